@@ -1,0 +1,58 @@
+package command
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stratavideo/strata/cluster/model"
+)
+
+func TestRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	vis := model.Unlisted
+	title := "New title"
+	cases := []Command{
+		&CreateVideo{Stamp{at}, model.Video{ID: "abc", Title: "t", Tags: []string{"x"}}},
+		&UpdateVideo{Stamp: Stamp{at}, ID: "abc", Title: &title, Visibility: &vis},
+		&VideoReady{Stamp: Stamp{at}, ID: "abc", Renditions: []model.Rendition{{Name: "720p", Height: 720}}},
+		&ClaimJob{Stamp: Stamp{at}, Worker: "w", LeaseUntil: at.Add(time.Minute)},
+		&FailJob{Stamp: Stamp{at}, JobID: "j", Worker: "w", Reason: "r", Permanent: true},
+	}
+	for _, c := range cases {
+		t.Run(reflect.TypeOf(c).Elem().Name(), func(t *testing.T) {
+			raw, err := Encode(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if Type(raw[0]) != c.CommandType() || raw[1] != c.CommandVersion() {
+				t.Fatalf("header = %v", raw[:2])
+			}
+			got, err := Decode(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, c) {
+				t.Fatalf("decoded %#v, want %#v", got, c)
+			}
+		})
+	}
+}
+
+func TestDecodeRefusesUnknown(t *testing.T) {
+	for name, raw := range map[string][]byte{
+		"empty":           nil,
+		"unknown type":    {200, 1, '{', '}'},
+		"unknown version": {byte(TypeCreateVideo), 99, '{', '}'},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Decode(raw); !errors.Is(err, ErrUnknown) {
+				t.Fatalf("err = %v, want ErrUnknown", err)
+			}
+		})
+	}
+	if _, err := Decode([]byte{byte(TypeCreateVideo), 1, '{'}); err == nil {
+		t.Fatal("truncated JSON decoded")
+	}
+}

@@ -1,0 +1,91 @@
+package command
+
+import "github.com/stratavideo/strata/cluster/model"
+
+// CreateVideo records a finished upload. The video starts as uploaded.
+type CreateVideo struct {
+	Stamp
+	Video model.Video `json:"video"`
+}
+
+// UpdateVideo changes the editable fields; nil fields are left alone.
+type UpdateVideo struct {
+	Stamp
+	ID          string            `json:"id"`
+	Title       *string           `json:"title,omitempty"`
+	Description *string           `json:"description,omitempty"`
+	Tags        *[]string         `json:"tags,omitempty"`
+	Visibility  *model.Visibility `json:"visibility,omitempty"`
+}
+
+// UpdateProgress records processing progress (0-100). Workers throttle it.
+type UpdateProgress struct {
+	Stamp
+	ID       string  `json:"id"`
+	Progress float64 `json:"progress"`
+}
+
+// VideoReady records the finished ladder and its manifests.
+type VideoReady struct {
+	Stamp
+	ID         string            `json:"id"`
+	DurationS  float64           `json:"duration_s"`
+	Width      int               `json:"width"`
+	Height     int               `json:"height"`
+	HasAudio   bool              `json:"has_audio"`
+	Renditions []model.Rendition `json:"renditions"`
+	Master     string            `json:"master"`
+	DASH       string            `json:"dash"`
+	Poster     string            `json:"poster"`
+	Files      []string          `json:"files"`
+}
+
+// VideoFailed records that a video cannot be processed, and why, in words a
+// user can read.
+type VideoFailed struct {
+	Stamp
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// DeleteVideo removes a video, its jobs and its index entry.
+type DeleteVideo struct {
+	Stamp
+	ID string `json:"id"`
+}
+
+// CommandType implements Command.
+func (CreateVideo) CommandType() Type { return TypeCreateVideo }
+
+// CommandType implements Command.
+func (UpdateVideo) CommandType() Type { return TypeUpdateVideo }
+
+// CommandType implements Command.
+func (UpdateProgress) CommandType() Type { return TypeUpdateProgress }
+
+// CommandType implements Command.
+func (VideoReady) CommandType() Type { return TypeVideoReady }
+
+// CommandType implements Command.
+func (VideoFailed) CommandType() Type { return TypeVideoFailed }
+
+// CommandType implements Command.
+func (DeleteVideo) CommandType() Type { return TypeDeleteVideo }
+
+// CommandVersion implements Command.
+func (CreateVideo) CommandVersion() uint8 { return 1 }
+
+// CommandVersion implements Command.
+func (UpdateVideo) CommandVersion() uint8 { return 1 }
+
+// CommandVersion implements Command.
+func (UpdateProgress) CommandVersion() uint8 { return 1 }
+
+// CommandVersion implements Command.
+func (VideoReady) CommandVersion() uint8 { return 1 }
+
+// CommandVersion implements Command.
+func (VideoFailed) CommandVersion() uint8 { return 1 }
+
+// CommandVersion implements Command.
+func (DeleteVideo) CommandVersion() uint8 { return 1 }

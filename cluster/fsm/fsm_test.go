@@ -1,0 +1,94 @@
+package fsm
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/stratavideo/strata/cluster/command"
+	"github.com/stratavideo/strata/cluster/index"
+	"github.com/stratavideo/strata/cluster/model"
+	"github.com/stratavideo/strata/cluster/store"
+)
+
+// Every command type the codec knows has a handler, so no valid entry can
+// reach the panic for a missing one.
+func TestEveryCommandHasHandler(t *testing.T) {
+	for k := range commandTypes() {
+		if _, ok := handlers[k]; !ok {
+			t.Errorf("command type %d has no handler", k)
+		}
+	}
+}
+
+func commandTypes() map[command.Type]bool {
+	out := map[command.Type]bool{}
+	for ty := range 256 {
+		raw := []byte{byte(ty), 1, '{', '}'}
+		if _, err := command.Decode(raw); !errors.Is(err, command.ErrUnknown) {
+			out[command.Type(ty)] = true
+		}
+	}
+	return out
+}
+
+func newFSM(t *testing.T) (*FSM, *store.Store) {
+	dir := t.TempDir()
+	cfg := store.DefaultConfig()
+	cfg.NoSync = true
+	st, err := store.Open(filepath.Join(dir, "fsm.db"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.Open(filepath.Join(dir, "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close(); st.Close() })
+	return New(st, ix, nil), st
+}
+
+func entry(t *testing.T, idx uint64, c command.Command) *raft.Log {
+	raw, err := command.Encode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &raft.Log{Index: idx, Type: raft.LogCommand, Data: raw}
+}
+
+func TestApplyBatchSkipsAppliedAndReturnsBusinessErrors(t *testing.T) {
+	f, st := newFSM(t)
+	at := command.Stamp{At: time.Now()}
+	create := &command.CreateVideo{Stamp: at, Video: model.Video{ID: "v1", Title: "One"}}
+	res := f.ApplyBatch([]*raft.Log{entry(t, 1, create), entry(t, 2, create)})
+	if r := res[0].(Result); r.Err != nil {
+		t.Fatalf("first create: %v", r.Err)
+	}
+	if r := res[1].(Result); !errors.Is(r.Err, store.ErrExists) {
+		t.Fatalf("second create: %v, want ErrExists", r.Err)
+	}
+	// A replay of entries the store holds changes nothing and returns nil.
+	res = f.ApplyBatch([]*raft.Log{entry(t, 2, &command.DeleteVideo{Stamp: at, ID: "v1"})})
+	if res[0] != nil {
+		t.Fatalf("replayed entry result = %v", res[0])
+	}
+	if _, err := st.Video("v1"); err != nil {
+		t.Fatalf("replayed delete took effect: %v", err)
+	}
+	if n, _ := st.Applied(); n != 2 {
+		t.Fatalf("applied = %d", n)
+	}
+}
+
+func TestApplyPanicsOnUndecodableEntry(t *testing.T) {
+	f, _ := newFSM(t)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("an undecodable entry did not stop the replica")
+		}
+	}()
+	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: []byte{250, 1, '{', '}'}})
+}

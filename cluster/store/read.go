@@ -1,0 +1,179 @@
+package store
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/stratavideo/strata/cluster/model"
+)
+
+// Video returns one video.
+func (s *Store) Video(id string) (*model.Video, error) {
+	var v model.Video
+	err := s.view(func(tx *bbolt.Tx) error {
+		ok, err := getJSON(tx.Bucket(bucketVideos), id, &v)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("video %q: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Videos returns the given videos in that order, skipping any that are gone.
+func (s *Store) Videos(ids []string) ([]*model.Video, error) {
+	out := make([]*model.Video, 0, len(ids))
+	err := s.view(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketVideos)
+		for _, id := range ids {
+			var v model.Video
+			ok, err := getJSON(b, id, &v)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, &v)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListVideos pages through videos newest first. cursor is the opaque value a
+// previous page returned ("" for the first page); keep says which videos to
+// show. The returned cursor is "" after the last page.
+func (s *Store) ListVideos(cursor string, limit int, keep func(*model.Video) bool) ([]*model.Video, string, error) {
+	var start []byte
+	if cursor != "" {
+		var err error
+		start, err = base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("cursor: %w", ErrInvalid)
+		}
+	}
+	var out []*model.Video
+	next := ""
+	err := s.view(func(tx *bbolt.Tx) error {
+		videos := tx.Bucket(bucketVideos)
+		cur := tx.Bucket(bucketVideosTime).Cursor()
+		var k []byte
+		if start == nil {
+			k, _ = cur.Last()
+		} else {
+			// The cursor is the last key served: continue just before it.
+			k, _ = cur.Seek(start)
+			if k == nil {
+				k, _ = cur.Last()
+			} else {
+				k, _ = cur.Prev()
+			}
+		}
+		for ; k != nil; k, _ = cur.Prev() {
+			if len(out) == limit {
+				next = base64.RawURLEncoding.EncodeToString(timeKeyOf(out[len(out)-1]))
+				return nil
+			}
+			var v model.Video
+			raw := videos.Get(k[8:])
+			if raw == nil {
+				continue
+			}
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return fmt.Errorf("decode video %s: %w", k[8:], err)
+			}
+			if keep == nil || keep(&v) {
+				out = append(out, &v)
+			}
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+func timeKeyOf(v *model.Video) []byte { return timeKey(v.CreatedAt, v.ID) }
+
+// EachVideo calls fn for every video, in no particular order, inside one
+// read transaction. It is how the search index is rebuilt.
+func (s *Store) EachVideo(fn func(*model.Video) error) error {
+	return s.view(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketVideos).ForEach(func(k, raw []byte) error {
+			var v model.Video
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return fmt.Errorf("decode video %s: %w", k, err)
+			}
+			return fn(&v)
+		})
+	})
+}
+
+// Job returns one job.
+func (s *Store) Job(id string) (*model.Job, error) {
+	var j model.Job
+	err := s.view(func(tx *bbolt.Tx) error {
+		ok, err := getJSON(tx.Bucket(bucketJobs), id, &j)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("job %q: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// Jobs returns every job, oldest first, that keep accepts.
+func (s *Store) Jobs(keep func(*model.Job) bool) ([]*model.Job, error) {
+	var out []*model.Job
+	err := s.view(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketJobs).ForEach(func(k, raw []byte) error {
+			var j model.Job
+			if err := json.Unmarshal(raw, &j); err != nil {
+				return fmt.Errorf("decode job %s: %w", k, err)
+			}
+			if keep == nil || keep(&j) {
+				out = append(out, &j)
+			}
+			return nil
+		})
+	})
+	sortJobs(out)
+	return out, err
+}
+
+// JobsOf returns the jobs of one video, oldest first.
+func (s *Store) JobsOf(videoID string) ([]*model.Job, error) {
+	var out []*model.Job
+	err := s.view(func(tx *bbolt.Tx) error {
+		jobs := tx.Bucket(bucketJobs)
+		prefix := []byte(videoID + "/")
+		cur := tx.Bucket(bucketJobsVideo).Cursor()
+		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+			var j model.Job
+			ok, err := getJSON(jobs, string(k[len(prefix):]), &j)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, &j)
+			}
+		}
+		return nil
+	})
+	sortJobs(out)
+	return out, err
+}

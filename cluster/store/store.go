@@ -1,0 +1,277 @@
+// Package store keeps the replicated state machine's data in bbolt.
+//
+// The store knows the records and the rules that change them (a lease is held
+// by one worker, a deleted video takes its jobs with it); it knows nothing of
+// Raft. The FSM opens one write transaction per batch of log entries, calls
+// the Tx methods, and records the last applied log index in the same
+// transaction, so after a crash the store knows exactly which entries it holds.
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Business errors, returned as apply results. Callers test them with errors.Is.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrExists    = errors.New("already exists")
+	ErrInvalid   = errors.New("invalid")
+	ErrLeaseLost = errors.New("lease lost")
+)
+
+var (
+	bucketMeta       = []byte("meta")
+	bucketVideos     = []byte("videos")
+	bucketVideosTime = []byte("videos_by_time")
+	bucketJobs       = []byte("jobs")
+	bucketJobsOpen   = []byte("jobs_open")
+	bucketJobsVideo  = []byte("jobs_by_video")
+
+	keyApplied = []byte("applied")
+	keyJobSeq  = []byte("job_seq")
+
+	allBuckets = [][]byte{bucketMeta, bucketVideos, bucketVideosTime, bucketJobs, bucketJobsOpen, bucketJobsVideo}
+)
+
+// Config tunes the bbolt file.
+type Config struct {
+	// InitialMmapSize is mapped up front so that a long snapshot read does
+	// not block writers that would otherwise need to grow the map.
+	InitialMmapSize int
+	// NoSync skips fsync; only for tests.
+	NoSync bool
+	// OpenTimeout bounds the wait for the file lock held by another process.
+	OpenTimeout time.Duration
+}
+
+// DefaultConfig is what a node uses.
+func DefaultConfig() Config {
+	return Config{InitialMmapSize: 64 << 20, OpenTimeout: 5 * time.Second}
+}
+
+// Store is the state machine's data. Reads may run at any time; writes come
+// only from the FSM, one at a time.
+type Store struct {
+	path string
+	cfg  Config
+
+	// mu guards db against the swap in Restore.
+	mu sync.RWMutex
+	db *bbolt.DB
+}
+
+// Open opens or creates the store file at path.
+func Open(path string, cfg Config) (*Store, error) {
+	db, err := openDB(path, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{path: path, cfg: cfg, db: db}, nil
+}
+
+func openDB(path string, cfg Config) (*bbolt.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("store dir: %w", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:         cfg.OpenTimeout,
+		InitialMmapSize: cfg.InitialMmapSize,
+		NoSync:          cfg.NoSync,
+		FreelistType:    bbolt.FreelistMapType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init store %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	return err
+}
+
+// Applied is the index of the last log entry the store holds.
+func (s *Store) Applied() (uint64, error) {
+	var n uint64
+	err := s.view(func(tx *bbolt.Tx) error {
+		n = getUint(tx.Bucket(bucketMeta), keyApplied)
+		return nil
+	})
+	return n, err
+}
+
+// Update runs fn in one write transaction and, if fn succeeds, records
+// applied as the last applied log index in that same transaction.
+func (s *Store) Update(applied uint64, fn func(*Tx) error) (*Tx, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil, errors.New("store is closed")
+	}
+	t := &Tx{changed: map[string]*change{}}
+	err := s.db.Update(func(btx *bbolt.Tx) error {
+		t.tx = btx
+		if err := fn(t); err != nil {
+			return err
+		}
+		return putUint(btx.Bucket(bucketMeta), keyApplied, applied)
+	})
+	t.tx = nil
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (s *Store) view(fn func(*bbolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return errors.New("store is closed")
+	}
+	return s.db.View(fn)
+}
+
+// Snapshot is a consistent read of the whole store, open until Release.
+type Snapshot struct {
+	tx     *bbolt.Tx
+	unlock func()
+}
+
+// Snapshot starts a read transaction that WriteTo streams. It holds the
+// store's read lock, so a Restore waits for it.
+func (s *Store) Snapshot() (*Snapshot, error) {
+	s.mu.RLock()
+	if s.db == nil {
+		s.mu.RUnlock()
+		return nil, errors.New("store is closed")
+	}
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("begin snapshot: %w", err)
+	}
+	return &Snapshot{tx: tx, unlock: s.mu.RUnlock}, nil
+}
+
+// WriteTo writes the snapshot as a bbolt file image.
+func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) { return sn.tx.WriteTo(w) }
+
+// Release ends the read transaction. It is safe to call more than once.
+func (sn *Snapshot) Release() {
+	if sn.tx == nil {
+		return
+	}
+	_ = sn.tx.Rollback()
+	sn.tx = nil
+	sn.unlock()
+}
+
+// Restore replaces the whole store with the bbolt image read from r. The
+// image goes to a new file first and is opened to check it, then swapped in,
+// so a bad snapshot leaves the live store untouched.
+func (s *Store) Restore(r io.Reader) error {
+	tmp := s.path + ".restore"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("restore: copy snapshot: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("restore: sync: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("restore: %w", err)
+	}
+	check, err := openDB(tmp, s.cfg)
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("restore: snapshot is not a store: %w", err)
+	}
+	check.Close()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db != nil {
+		if err := s.db.Close(); err != nil {
+			return fmt.Errorf("restore: close live store: %w", err)
+		}
+		s.db = nil
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return fmt.Errorf("restore: swap: %w", err)
+	}
+	db, err := openDB(s.path, s.cfg)
+	if err != nil {
+		return fmt.Errorf("restore: reopen: %w", err)
+	}
+	s.db = db
+	return nil
+}
+
+func getUint(b *bbolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func putUint(b *bbolt.Bucket, k []byte, n uint64) error {
+	return b.Put(k, binary.BigEndian.AppendUint64(nil, n))
+}
+
+func getJSON(b *bbolt.Bucket, k string, v any) (bool, error) {
+	raw := b.Get([]byte(k))
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, fmt.Errorf("decode %s/%s: %w", b, k, err)
+	}
+	return true, nil
+}
+
+func putJSON(b *bbolt.Bucket, k string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(k), raw)
+}
