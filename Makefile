@@ -1,0 +1,48 @@
+# Strata. The two commands: `make run` and `make test`.
+
+GO       ?= go
+BIN      := bin/strata
+STRATA_ADDR ?= :8080
+STRATA_DATA ?= ./strata-data
+export AWS_EC2_METADATA_DISABLED = true
+
+.PHONY: run build web web-check test test-short deps deps-test bench-transcode clean
+
+# Install what is missing, build the UI and the binary, start the all-in-one node.
+run: deps web build
+	@echo "Strata: starting on http://localhost$(STRATA_ADDR) with data in $(STRATA_DATA)"
+	STRATA_ADDR=$(STRATA_ADDR) STRATA_DATA=$(STRATA_DATA) ./$(BIN) run
+
+deps:
+	@deploy/install-deps.sh run web
+
+deps-test:
+	@deploy/install-deps.sh test
+
+build:
+	$(GO) build -o $(BIN) ./node
+
+# The web UI: built from web/src and web/package-lock.json into web/dist,
+# which is committed so `go build ./node` needs no npm.
+web:
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+# CI: a rebuild of the UI must change nothing that is committed.
+web-check: web
+	@git diff --exit-code --stat -- web/dist || { echo "web/dist is stale: run 'make web' and commit it"; exit 1; }
+	@test -z "$$(git status --porcelain -- web/dist)" || { git status --porcelain -- web/dist; echo "web/dist has files that are not committed"; exit 1; }
+
+# Every test: unit, end-to-end with real ffmpeg, and the browser tests.
+test: deps-test
+	cd web && node --test test/
+	$(GO) test -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# Benchmark: our one-pass ladder against one ffmpeg per rung (PeerTube's layout).
+bench-transcode:
+	$(GO) run ./deploy/bench/transcode $(BENCH_ARGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,107 @@
+// Video cards (home grid and search results).
+import { append, h, icon, ICONS, sleep } from '../lib/dom.js';
+import { formatDuration, formatDate, timeAgo, percent } from '../lib/format.js';
+import { getJSON, isAbort, videoURL, watchPath } from '../lib/api.js';
+import { STATUS_LABEL, progressBar } from './status.js';
+
+/** A <ul> grid of cards. */
+export function cardGrid() {
+  return h('ul', { class: 'grid', role: 'list' });
+}
+
+/** Grey placeholder cards shown while the first page loads. */
+export function skeletons(n = 8) {
+  return Array.from({ length: n }, () =>
+    h('li', { class: 'card skeleton', 'aria-hidden': 'true' },
+      h('div', { class: 'thumb' }),
+      h('div', { class: 'line' }),
+      h('div', { class: 'line short' })));
+}
+
+function thumbnail(v) {
+  const status = v.status || 'ready'; // search hits carry no status: they are ready
+  const thumb = h('div', { class: 'thumb' });
+  if (status === 'ready') {
+    if (v.thumbnail) {
+      const img = h('img', {
+        src: v.thumbnail,
+        alt: '',
+        width: 320,
+        height: 180,
+        loading: 'lazy',
+        decoding: 'async',
+      });
+      img.addEventListener('error', () => img.replaceWith(placeholder()), { once: true });
+      thumb.append(img);
+    } else {
+      thumb.append(placeholder());
+    }
+    const d = formatDuration(v.duration_s);
+    if (d && v.duration_s > 0) thumb.append(h('span', { class: 'badge', 'aria-hidden': 'true' }, d));
+  } else {
+    const failed = status === 'failed';
+    thumb.classList.add('thumb-status', failed ? 'is-failed' : 'is-processing');
+    append(thumb, [
+      icon(failed ? ICONS.alert : ICONS.clock, 28),
+      h('span', { class: 'thumb-status-text' },
+        STATUS_LABEL[status] || status,
+        status === 'processing' ? ` · ${percent(v.progress)}%` : ''),
+      status === 'processing'
+        ? progressBar({ label: 'Processing progress', value: v.progress, small: true })
+        : null,
+    ]);
+  }
+  return thumb;
+}
+
+function placeholder() {
+  return h('div', { class: 'thumb-placeholder' }, icon(ICONS.film, 32));
+}
+
+/** One card. Works for both Video objects and search hits. */
+export function videoCard(v) {
+  const status = v.status || 'ready';
+  const title = v.title?.trim() || 'Untitled video';
+  const d = status === 'ready' && v.duration_s > 0 ? formatDuration(v.duration_s) : '';
+  return h('article', {
+    class: 'card',
+    'data-testid': 'result-card',
+    'data-id': v.id,
+    'data-status': status,
+  },
+    h('a', { class: 'card-link', href: watchPath(v.id) },
+      thumbnail(v),
+      h('h2', { class: 'card-title' }, title)),
+    h('p', { class: 'card-meta' },
+      v.created_at
+        ? h('time', { datetime: v.created_at, title: formatDate(v.created_at, true) }, timeAgo(v.created_at))
+        : null,
+      d ? h('span', { class: 'visually-hidden' }, `, duration ${d}`) : null));
+}
+
+export function cardItem(v) {
+  return h('li', null, videoCard(v));
+}
+
+/**
+ * While cards in the list are still processing, refresh them every few
+ * seconds (one small GET per pending card) until they settle or the page
+ * is left.
+ */
+export async function refreshPending(list, signal, interval = 3000) {
+  while (!signal.aborted) {
+    await sleep(interval, signal);
+    if (signal.aborted) return;
+    const pending = list.querySelectorAll('.card[data-status="uploaded"], .card[data-status="processing"]');
+    if (pending.length === 0) continue;
+    await Promise.all([...pending].map(async (card) => {
+      try {
+        const v = await getJSON(videoURL(card.dataset.id), { signal });
+        if (card.isConnected) card.replaceWith(videoCard(v));
+      } catch (err) {
+        if (isAbort(err)) return;
+        if (err.status === 404 && card.isConnected) card.closest('li')?.remove();
+      }
+    }));
+  }
+}

@@ -1,0 +1,182 @@
+// Watch page: player when ready; live processing state otherwise.
+import { append, h, sleep } from '../lib/dom.js';
+import { getJSON, isAbort, videoURL, searchPath } from '../lib/api.js';
+import { formatDate, formatDuration, timeAgo } from '../lib/format.js';
+import { progressBar, setProgress, statusText } from '../components/status.js';
+import { preloadHls, startPlayer } from '../player.js';
+import { errorBox, notFound } from './common.js';
+
+const POLL_MS = 1000;
+
+export default async function watch({ root, params, signal }) {
+  const id = params[0];
+  document.title = 'Loading… · Strata';
+  preloadHls(); // fetch the player chunk in parallel with the metadata
+
+  const loading = h('div', { class: 'watch' },
+    h('div', { class: 'player-box skeleton-box', 'aria-hidden': 'true' }),
+    h('p', { class: 'muted', role: 'status' }, 'Loading video…'));
+  root.append(loading);
+
+  let video;
+  try {
+    video = await getJSON(videoURL(id), { signal });
+  } catch (err) {
+    if (isAbort(err)) return;
+    loading.remove();
+    if (err.status === 404) {
+      notFound(root, 'video');
+    } else {
+      document.title = 'Error · Strata';
+      root.append(errorBox("Couldn't load this video", err.message, () => {
+        root.replaceChildren();
+        watch({ root, params, signal });
+      }));
+    }
+    return;
+  }
+  if (signal.aborted) return;
+  loading.remove();
+  render(root, video, signal);
+}
+
+function render(root, video, signal) {
+  document.title = `${video.title || 'Untitled video'} · Strata`;
+  const stage = h('div', { class: 'player-box' });
+  setAspect(stage, video);
+  const controls = h('div', { class: 'player-controls' });
+  const details = h('div', { class: 'watch-details' });
+  root.append(h('article', { class: 'watch' }, stage, controls, details));
+  fillDetails(details, video);
+
+  if (video.status === 'ready') {
+    mountPlayer(stage, controls, video, signal);
+  } else if (video.status === 'failed') {
+    stage.append(failedPanel(video));
+  } else {
+    waitUntilReady(stage, controls, details, video, signal);
+  }
+}
+
+function setAspect(el, v) {
+  if (v.width > 0 && v.height > 0) el.style.setProperty('--ar', `${v.width} / ${v.height}`);
+}
+
+function mountPlayer(stage, controls, video, signal) {
+  if (!video.hls) {
+    stage.replaceChildren(h('div', { class: 'stage-panel is-failed', role: 'alert' },
+      h('p', { class: 'stage-title' }, 'No stream available'),
+      h('p', { class: 'stage-error' }, 'The server reports this video as ready but gave no stream address.')));
+    return;
+  }
+  const el = h('video', {
+    controls: true,
+    playsinline: true,
+    preload: 'metadata',
+    poster: video.thumbnail || null,
+    'data-testid': 'video-player',
+    'aria-label': video.title || 'Video',
+  });
+  const select = h('select', { id: 'quality', 'data-testid': 'quality-select', disabled: true },
+    h('option', { value: '-1' }, 'Auto'));
+  const problem = h('div', { class: 'player-problem' });
+  stage.replaceChildren(el, problem);
+  controls.replaceChildren(
+    h('div', { class: 'quality' },
+      h('label', { for: 'quality' }, 'Quality'),
+      select));
+  startPlayer({
+    video: el,
+    select,
+    src: video.hls,
+    signal,
+    onError: (message) => problem.replaceChildren(errorBox('Playback problem', message)),
+  }).catch((err) => {
+    if (!signal.aborted) problem.replaceChildren(errorBox('Playback problem', `The player failed to load: ${err.message}`));
+  });
+}
+
+function failedPanel(video) {
+  return h('div', {
+    class: 'stage-panel is-failed',
+    role: 'alert',
+    'data-testid': 'processing-status',
+    'data-status': 'failed',
+  },
+    h('p', { class: 'stage-title' }, 'Processing failed'),
+    h('p', { class: 'stage-error' }, video.error || 'The server could not process this video.'));
+}
+
+async function waitUntilReady(stage, controls, details, video, signal) {
+  const label = h('p', { class: 'stage-title' }, statusText(video));
+  const bar = progressBar({ label: 'Processing progress', value: video.progress });
+  const note = h('p', { class: 'muted' }, 'The player starts by itself when processing is done.');
+  const panel = h('div', {
+    class: 'stage-panel',
+    'data-testid': 'processing-status',
+    'data-status': video.status,
+  }, label, bar, note);
+  // Announce status changes only (not every progress tick) to screen readers.
+  const live = h('p', { class: 'visually-hidden', role: 'status' }, statusText(video));
+  stage.replaceChildren(panel);
+  stage.after(live);
+  signal.addEventListener('abort', () => live.remove(), { once: true });
+
+  let failures = 0;
+  while (!signal.aborted) {
+    await sleep(POLL_MS, signal);
+    if (signal.aborted) return;
+    try {
+      video = await getJSON(videoURL(video.id), { signal });
+      failures = 0;
+    } catch (err) {
+      if (isAbort(err)) return;
+      failures++;
+      note.textContent = `Can't reach the server (${err.message}). Retrying…`;
+      await sleep(Math.min(10000, 1000 * failures), signal);
+      continue;
+    }
+    if (panel.dataset.status !== video.status) {
+      live.textContent = video.status === 'ready' ? 'The video is ready. Starting the player.' : statusText(video);
+    }
+    panel.dataset.status = video.status;
+    label.textContent = statusText(video);
+    setProgress(bar, video.status === 'ready' ? 100 : video.progress);
+    if (video.status === 'ready') {
+      setAspect(stage, video);
+      fillDetails(details, video);
+      mountPlayer(stage, controls, video, signal);
+      return;
+    }
+    if (video.status === 'failed') {
+      stage.replaceChildren(failedPanel(video));
+      fillDetails(details, video);
+      return;
+    }
+  }
+}
+
+function fillDetails(details, v) {
+  const dur = v.status === 'ready' && v.duration_s > 0 ? formatDuration(v.duration_s) : '';
+  const facts = [];
+  if (v.created_at) {
+    facts.push(h('span', null, 'Uploaded ',
+      h('time', { datetime: v.created_at, title: formatDate(v.created_at, true) },
+        `${formatDate(v.created_at)} (${timeAgo(v.created_at)})`)));
+  }
+  if (dur) facts.push(h('span', null, `Duration ${dur}`));
+  if (v.height > 0 && v.status === 'ready') facts.push(h('span', null, `Up to ${v.height}p`));
+  if (v.visibility && v.visibility !== 'public') facts.push(h('span', { class: 'pill' }, v.visibility));
+
+  const tags = Array.isArray(v.tags) ? v.tags.filter((t) => typeof t === 'string' && t.trim()) : [];
+  details.replaceChildren();
+  append(details, [
+    h('h1', { class: 'watch-title' }, v.title?.trim() || 'Untitled video'),
+    h('p', { class: 'watch-facts' }, facts),
+    tags.length
+      ? h('ul', { class: 'tags', 'aria-label': 'Tags' },
+        tags.map((t) => h('li', null, h('a', { class: 'tag', href: searchPath(t.trim()) }, `#${t.trim()}`))))
+      : null,
+    v.description?.trim() ? h('div', { class: 'description' }, v.description) : null,
+  ]);
+}

@@ -1,0 +1,104 @@
+// Adaptive playback. hls.js (and its transmuxer worker) are loaded lazily:
+// the library lives in its own chunk and is fetched only by the watch page.
+/* global __HLS_WORKER_PATH__ */
+import { h } from './lib/dom.js';
+
+// Set by build.mjs: URL of the hashed copy of hls.js' worker script.
+const WORKER_PATH = typeof __HLS_WORKER_PATH__ === 'string' ? __HLS_WORKER_PATH__ : null;
+
+let hlsModule = null;
+/** Start fetching the player chunk early (e.g. while the video JSON loads). */
+export function preloadHls() {
+  hlsModule ??= import('./vendor/hls.js');
+  return hlsModule;
+}
+
+function levelLabel(level, all) {
+  const base = level.height ? `${level.height}p` : `${Math.round((level.bitrate || 0) / 1000)} kbps`;
+  const same = all.filter((l) => l.height === level.height).length > 1;
+  return same && level.bitrate ? `${base} · ${(level.bitrate / 1e6).toFixed(1)} Mbps` : base;
+}
+
+/**
+ * Attach an HLS source to <video>, wiring the quality <select>.
+ * Everything is torn down when signal aborts. Reports fatal problems via onError.
+ */
+export async function startPlayer({ video, select, src, signal, onError }) {
+  window.__strata.hls = null;
+  const { default: Hls } = await preloadHls();
+  if (signal.aborted) return;
+
+  if (Hls.isSupported()) {
+    const hls = new Hls({ workerPath: WORKER_PATH, enableWorker: Boolean(WORKER_PATH) });
+    window.__strata.hls = hls;
+    signal.addEventListener('abort', () => {
+      hls.destroy();
+      if (window.__strata.hls === hls) window.__strata.hls = null;
+    }, { once: true });
+
+    const autoOption = h('option', { value: '-1' }, 'Auto');
+    select.replaceChildren(autoOption);
+    select.disabled = true;
+
+    const fillLevels = () => {
+      const levels = hls.levels.map((level, index) => ({ level, index }));
+      levels.sort((a, b) => (b.level.height - a.level.height) || (b.level.bitrate - a.level.bitrate));
+      select.replaceChildren(autoOption, ...levels.map(({ level, index }) =>
+        h('option', { value: String(index) }, levelLabel(level, hls.levels))));
+      select.value = hls.manualLevel >= 0 ? String(hls.manualLevel) : '-1';
+      select.disabled = false;
+    };
+    hls.on(Hls.Events.MANIFEST_PARSED, fillLevels);
+    hls.on(Hls.Events.LEVELS_UPDATED, fillLevels);
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
+      const level = hls.levels[data.level];
+      if (!level) return;
+      const label = levelLabel(level, hls.levels);
+      select.dataset.currentLevel = String(data.level);
+      select.dataset.currentHeight = String(level.height || '');
+      autoOption.textContent = hls.autoLevelEnabled ? `Auto (${label})` : 'Auto';
+    });
+    select.addEventListener('change', () => {
+      const n = Number(select.value);
+      // currentLevel switches immediately (flushing the buffer); -1 = auto (ABR).
+      hls.currentLevel = n;
+      if (n === -1) autoOption.textContent = 'Auto';
+    });
+
+    let networkRetries = 0;
+    let mediaRecoveries = 0;
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR && networkRetries++ < 3) {
+        hls.startLoad();
+      } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries++ < 2) {
+        hls.recoverMediaError();
+      } else {
+        onError?.(data.type === Hls.ErrorTypes.NETWORK_ERROR
+          ? 'The video stream could not be loaded from the server.'
+          : 'This video could not be played in your browser.');
+        hls.destroy();
+        if (window.__strata.hls === hls) window.__strata.hls = null;
+      }
+    });
+
+    hls.loadSource(src);
+    hls.attachMedia(video);
+    return;
+  }
+
+  if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    // Native HLS (Safari, iOS): the browser does ABR itself.
+    select.replaceChildren(h('option', { value: '-1' }, 'Auto'));
+    select.disabled = true;
+    video.src = src;
+    signal.addEventListener('abort', () => {
+      video.removeAttribute('src');
+      video.load();
+    }, { once: true });
+    return;
+  }
+
+  select.disabled = true;
+  onError?.("Your browser can't play HLS video (it lacks Media Source Extensions).");
+}
