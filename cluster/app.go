@@ -98,6 +98,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("open node in %s: %w", dir, err)
 	}
 	a.node = val.(nodeDestructor).Node
+	if err := registerMetrics(ctx.GetMetricsRegistry(), a.node); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 
 	mods, err := ctx.LoadModule(a, "RolesRaw")
 	if err != nil {

@@ -301,9 +301,9 @@ func (n *Node) Apply(ctx context.Context, c command.Command) (any, error) {
 	return res.Value, res.Err
 }
 
-// Listen registers fn to hear every applied command on this node. fn runs on
-// the apply path and must not block.
-func (n *Node) Listen(fn func(fsm.Event)) { n.fsm.Listen(fn) }
+// Listen registers fn to hear every applied command on this node, until the
+// returned function is called. fn runs on the apply path and must not block.
+func (n *Node) Listen(fn func(fsm.Event)) (cancel func()) { return n.fsm.Listen(fn) }
 
 // Video reads a video from the local store.
 func (n *Node) Video(id string) (*model.Video, error) { return n.store.Video(id) }
@@ -321,6 +321,15 @@ func (n *Node) JobsOf(videoID string) ([]*model.Job, error) { return n.store.Job
 
 // Jobs reads jobs from the local store.
 func (n *Node) Jobs(keep func(*model.Job) bool) ([]*model.Job, error) { return n.store.Jobs(keep) }
+
+// OpenJobs counts the queued and running jobs.
+func (n *Node) OpenJobs() (queued, running int, err error) { return n.store.OpenJobs() }
+
+// AppliedIndex is the last log index this node has applied.
+func (n *Node) AppliedIndex() uint64 { return n.raft.AppliedIndex() }
+
+// IsLeader reports whether this node leads the cluster.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
 // Search queries the node's local index.
 func (n *Node) Search(ctx context.Context, q index.Query) (*index.Result, error) {

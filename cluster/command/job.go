@@ -43,14 +43,16 @@ type CompleteJob struct {
 
 // FailJob gives a held job back. A permanent failure, or one that used the
 // last attempt, ends in the dead state; otherwise the job is queued again,
-// not before RetryAt.
+// not before RetryAt. An interrupted job (its worker is shutting down) is
+// queued again at once and its attempt is given back.
 type FailJob struct {
 	Stamp
-	JobID     string    `json:"job_id"`
-	Worker    string    `json:"worker"`
-	Reason    string    `json:"reason"`
-	Permanent bool      `json:"permanent"`
-	RetryAt   time.Time `json:"retry_at,omitzero"`
+	JobID       string    `json:"job_id"`
+	Worker      string    `json:"worker"`
+	Reason      string    `json:"reason"`
+	Permanent   bool      `json:"permanent,omitempty"`
+	Interrupted bool      `json:"interrupted,omitempty"`
+	RetryAt     time.Time `json:"retry_at,omitzero"`
 }
 
 // RetryJob puts a dead job back in the queue with a fresh set of attempts.

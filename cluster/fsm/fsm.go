@@ -78,7 +78,8 @@ type FSM struct {
 	log   *slog.Logger
 
 	mu        sync.Mutex
-	listeners []func(Event)
+	nextID    int
+	listeners map[int]func(Event)
 }
 
 // New makes an FSM. The store and index stay owned by the caller.
@@ -89,11 +90,22 @@ func New(st *store.Store, ix *index.Index, log *slog.Logger) *FSM {
 	return &FSM{store: st, index: ix, log: log}
 }
 
-// Listen registers fn to be called after every applied command.
-func (f *FSM) Listen(fn func(Event)) {
+// Listen registers fn to be called after every applied command, until the
+// returned function is called.
+func (f *FSM) Listen(fn func(Event)) (cancel func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.listeners = append(f.listeners, fn)
+	if f.listeners == nil {
+		f.listeners = map[int]func(Event){}
+	}
+	f.nextID++
+	id := f.nextID
+	f.listeners[id] = fn
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.listeners, id)
+	}
 }
 
 // Apply implements raft.FSM.
@@ -169,7 +181,10 @@ func (f *FSM) notify(events []Event) {
 		return
 	}
 	f.mu.Lock()
-	ls := f.listeners
+	ls := make([]func(Event), 0, len(f.listeners))
+	for _, fn := range f.listeners {
+		ls = append(ls, fn)
+	}
 	f.mu.Unlock()
 	for _, e := range events {
 		for _, fn := range ls {

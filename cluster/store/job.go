@@ -197,7 +197,9 @@ func (t *Tx) FailJob(c *command.FailJob) (*model.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Permanent || j.Attempts >= j.MaxAttempts {
+	if c.Interrupted {
+		j.Attempts = max(0, j.Attempts-1)
+	} else if c.Permanent || j.Attempts >= j.MaxAttempts {
 		reason := c.Reason
 		if !c.Permanent {
 			reason = fmt.Sprintf("processing failed after %d attempts: %s", j.Attempts, c.Reason)

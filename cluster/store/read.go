@@ -177,3 +177,24 @@ func (s *Store) JobsOf(videoID string) ([]*model.Job, error) {
 	sortJobs(out)
 	return out, err
 }
+
+// OpenJobs counts queued and running jobs, reading only the open-jobs index.
+func (s *Store) OpenJobs() (queued, running int, err error) {
+	err = s.view(func(tx *bbolt.Tx) error {
+		jobs := tx.Bucket(bucketJobs)
+		return tx.Bucket(bucketJobsOpen).ForEach(func(_, id []byte) error {
+			var j model.Job
+			ok, err := getJSON(jobs, string(id), &j)
+			if err != nil || !ok {
+				return err
+			}
+			if j.State == model.JobRunning {
+				running++
+			} else {
+				queued++
+			}
+			return nil
+		})
+	})
+	return queued, running, err
+}

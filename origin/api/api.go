@@ -1,0 +1,148 @@
+// Package api is the origin's REST API, the Caddy HTTP handler strata_api:
+// videos, search and the tus upload endpoint under /api/v1/.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/cluster/store"
+	"github.com/stratavideo/strata/origin"
+	"github.com/stratavideo/strata/origin/httperr"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler serves /api/v1/.
+type Handler struct {
+	origin *origin.Origin
+	log    *slog.Logger
+	mux    *http.ServeMux
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.strata_api",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision finds the node's origin role and builds the routes.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	o, err := origin.FromApp(ctx)
+	if err != nil {
+		return err
+	}
+	h.origin = o
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/uploads/", h.uploads)
+	mux.HandleFunc("GET /api/v1/videos", h.listVideos)
+	mux.HandleFunc("GET /api/v1/videos/{id}", h.getVideo)
+	mux.HandleFunc("PATCH /api/v1/videos/{id}", h.patchVideo)
+	mux.HandleFunc("DELETE /api/v1/videos/{id}", h.deleteVideo)
+	mux.HandleFunc("GET /api/v1/search", h.search)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		httperr.Write(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	h.mux = mux
+	return nil
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler. The API answers every
+// path it is routed; it never calls next.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	// A method the mux knows the path for but not the method comes back as
+	// a plain-text 405; wrap it to keep errors JSON.
+	h.mux.ServeHTTP(&jsonErrorWriter{ResponseWriter: w}, r)
+	return nil
+}
+
+// parts returns the running origin, or answers 503.
+func (h *Handler) parts(w http.ResponseWriter) (origin.Parts, bool) {
+	p, err := h.origin.Parts()
+	if err != nil {
+		httperr.Unavailable(w, "the node is starting; try again in a moment")
+		return p, false
+	}
+	return p, true
+}
+
+func (h *Handler) uploads(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.parts(w)
+	if !ok {
+		return
+	}
+	p.Uploads.ServeHTTP(w, r)
+}
+
+// writeJSON answers 200 with v.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// writeStoreError maps store errors to HTTP answers.
+func (h *Handler) writeStoreError(w http.ResponseWriter, err error, what string) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		httperr.NotFound(w, what)
+	case errors.Is(err, store.ErrInvalid):
+		httperr.BadRequest(w, err.Error())
+	case errors.Is(err, store.ErrExists):
+		httperr.Write(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, cluster.ErrNotLeader):
+		httperr.Unavailable(w, "the cluster has no leader right now; try again in a moment")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		httperr.Write(w, http.StatusGatewayTimeout, "timeout", "the request took too long")
+	default:
+		h.log.Error("request failed", "error", err)
+		httperr.Internal(w)
+	}
+}
+
+// jsonErrorWriter replaces the mux's plain-text 405 with a JSON error.
+type jsonErrorWriter struct {
+	http.ResponseWriter
+	swallow bool
+}
+
+func (w *jsonErrorWriter) WriteHeader(code int) {
+	if code == http.StatusMethodNotAllowed && w.Header().Get("Content-Type") != "application/json" {
+		w.swallow = true
+		httperr.Write(w.ResponseWriter, code, "method_not_allowed", "this endpoint does not take that method")
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *jsonErrorWriter) Write(b []byte) (int, error) {
+	if w.swallow {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap exposes the connection to tusd's http.ResponseController.
+func (w *jsonErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,67 @@
+package api
+
+import (
+	"time"
+
+	"github.com/stratavideo/strata/cluster/model"
+)
+
+// Video is the API's view of a video: the record, with the media paths
+// turned into URLs and internal fields left out.
+type Video struct {
+	ID          string            `json:"id"`
+	Owner       string            `json:"owner,omitempty"`
+	Title       string            `json:"title"`
+	Description string            `json:"description"`
+	Tags        []string          `json:"tags"`
+	Status      model.Status      `json:"status"`
+	Visibility  model.Visibility  `json:"visibility"`
+	Progress    float64           `json:"progress"`
+	Error       string            `json:"error,omitempty"`
+	DurationS   float64           `json:"duration_s"`
+	Width       int               `json:"width,omitempty"`
+	Height      int               `json:"height,omitempty"`
+	SizeBytes   int64             `json:"size_bytes"`
+	Renditions  []model.Rendition `json:"renditions"`
+	HLS         string            `json:"hls"`
+	DASH        string            `json:"dash"`
+	Thumbnail   string            `json:"thumbnail"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	ReadyAt     *time.Time        `json:"ready_at,omitempty"`
+	// Score is set on search hits.
+	Score *float64 `json:"score,omitempty"`
+}
+
+// MediaURL is the URL of a file of a video's media.
+func MediaURL(id, file string) string {
+	if file == "" {
+		return ""
+	}
+	return "/media/" + id + "/" + file
+}
+
+func view(v *model.Video) Video {
+	out := Video{
+		ID: v.ID, Owner: v.Owner, Title: v.Title, Description: v.Description, Tags: v.Tags,
+		Status: v.Status, Visibility: v.Visibility, Progress: v.Progress, Error: v.Error,
+		DurationS: v.DurationS, Width: v.Width, Height: v.Height, SizeBytes: v.SizeBytes,
+		Renditions: v.Renditions, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+	}
+	if out.Tags == nil {
+		out.Tags = []string{}
+	}
+	if out.Renditions == nil {
+		out.Renditions = []model.Rendition{}
+	}
+	if v.Status == model.StatusReady {
+		out.HLS = MediaURL(v.ID, v.Master)
+		out.DASH = MediaURL(v.ID, v.DASH)
+		out.Thumbnail = MediaURL(v.ID, v.Poster)
+		if !v.ReadyAt.IsZero() {
+			t := v.ReadyAt
+			out.ReadyAt = &t
+		}
+	}
+	return out
+}

@@ -1,0 +1,88 @@
+package origin
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/dustin/go-humanize"
+)
+
+// UnmarshalCaddyfile reads the origin role's block inside the strata
+// global option:
+//
+//	origin {
+//	    workers        <n>
+//	    max_upload     <size>       # e.g. 8GiB
+//	    raw_store      <bucket-url> # file:///…, s3://bucket?…
+//	    media_store    <bucket-url>
+//	    ffmpeg         <path>
+//	    ffprobe        <path>
+//	    preset         <x264-preset>
+//	    segment        <duration>   # CMAF segment length, whole seconds
+//	    max_attempts   <n>
+//	    lease          <duration>
+//	}
+func (o *Origin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the role name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		if !d.NextArg() {
+			return d.ArgErr()
+		}
+		val := d.Val()
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+		switch opt {
+		case "workers", "max_attempts":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 {
+				return d.Errf("%s: want a positive whole number, got %q", opt, val)
+			}
+			if opt == "workers" {
+				o.Workers = n
+			} else {
+				o.MaxAttempts = n
+			}
+		case "max_upload":
+			n, err := humanize.ParseBytes(val)
+			if err != nil || n == 0 {
+				return d.Errf("max_upload: want a size like 8GiB, got %q", val)
+			}
+			o.MaxUploadBytes = int64(n)
+		case "raw_store":
+			o.RawStore = val
+		case "media_store":
+			o.MediaStore = val
+		case "ffmpeg":
+			o.FFmpeg = val
+		case "ffprobe":
+			o.FFprobe = val
+		case "preset":
+			o.Preset = val
+		case "segment":
+			dur, err := caddy.ParseDuration(val)
+			if err != nil || dur < time.Second || dur%time.Second != 0 {
+				return d.Errf("segment: want whole seconds like 4s, got %q", val)
+			}
+			o.SegmentSeconds = int(dur / time.Second)
+		case "lease":
+			dur, err := caddy.ParseDuration(val)
+			if err != nil {
+				return d.Errf("lease: %v", err)
+			}
+			o.Lease = caddy.Duration(dur)
+		default:
+			return d.Errf("unknown origin option %q", opt)
+		}
+	}
+	return nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Origin)(nil)

@@ -1,0 +1,174 @@
+// Package media serves a video's HLS/DASH manifests, segments and images
+// from the media blob store: the Caddy HTTP handler strata_media, under
+// /media/{id}/{file}.
+//
+// Segments never change once written (a re-transcode writes new names), so
+// they are immutable for a year; manifests and images are revalidated with
+// their ETag on every use, which costs a 304 and keeps an edit visible.
+package media
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/stratavideo/strata/cluster/model"
+	"github.com/stratavideo/strata/cluster/store"
+	"github.com/stratavideo/strata/origin"
+	"github.com/stratavideo/strata/origin/blobstore"
+	"github.com/stratavideo/strata/origin/httperr"
+	"github.com/stratavideo/strata/origin/process"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler serves /media/.
+type Handler struct {
+	origin *origin.Origin
+	log    *slog.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.strata_media",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision finds the origin role.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	o, err := origin.FromApp(ctx)
+	if err != nil {
+		return err
+	}
+	h.origin = o
+	return nil
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httperr.Write(w, http.StatusMethodNotAllowed, "method_not_allowed", "media is read-only")
+		return nil
+	}
+	id, file, ok := splitPath(r.URL.Path)
+	if !ok {
+		httperr.NotFound(w, "media file")
+		return nil
+	}
+	p, err := h.origin.Parts()
+	if err != nil {
+		httperr.Unavailable(w, "the node is starting; try again in a moment")
+		return nil
+	}
+	v, err := p.Node.Video(id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		httperr.NotFound(w, "video")
+		return nil
+	case err != nil:
+		h.log.Error("media lookup", "video_id", id, "error", err)
+		httperr.Internal(w)
+		return nil
+	case v.Status != model.StatusReady || v.Visibility == model.Private:
+		// Private media will need a signed token; until accounts exist,
+		// nobody gets it.
+		httperr.NotFound(w, "media file")
+		return nil
+	}
+	key := process.MediaPrefix(id) + file
+	ctx := r.Context()
+	attrs, err := p.Media.Attributes(ctx, key)
+	if err != nil {
+		if blobstore.IsNotFound(err) {
+			httperr.NotFound(w, "media file")
+			return nil
+		}
+		h.log.Error("media attributes", "key", key, "error", err)
+		httperr.Internal(w)
+		return nil
+	}
+	rd, err := p.Media.NewReader(ctx, key, nil)
+	if err != nil {
+		if blobstore.IsNotFound(err) {
+			httperr.NotFound(w, "media file")
+			return nil
+		}
+		h.log.Error("media open", "key", key, "error", err)
+		httperr.Internal(w)
+		return nil
+	}
+	defer rd.Close()
+
+	hdr := w.Header()
+	hdr.Set("Content-Type", blobstore.ContentType(key))
+	hdr.Set("Cache-Control", cacheControl(file))
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	if attrs.ETag != "" {
+		hdr.Set("ETag", attrs.ETag)
+	}
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	// ServeContent answers Range (single and multiple), If-Range,
+	// If-None-Match, If-Modified-Since and HEAD from the seekable reader.
+	http.ServeContent(w, r, file, attrs.ModTime, rd)
+	return nil
+}
+
+// cacheControl: segments are immutable; everything else is revalidated.
+func cacheControl(file string) string {
+	if strings.HasSuffix(file, ".m4s") || strings.HasSuffix(file, ".mp4") || strings.HasSuffix(file, ".m4a") {
+		return "public, max-age=31536000, immutable"
+	}
+	return "public, no-cache"
+}
+
+// splitPath reads /media/{id}/{file}, refusing anything that could leave
+// the video's prefix.
+func splitPath(p string) (id, file string, ok bool) {
+	rest, found := strings.CutPrefix(p, "/media/")
+	if !found {
+		return "", "", false
+	}
+	id, file, found = strings.Cut(rest, "/")
+	if !found || id == "" || file == "" || !safe(id) {
+		return "", "", false
+	}
+	if path.Clean("/"+file) != "/"+file || strings.Contains(file, "..") {
+		return "", "", false
+	}
+	for _, part := range strings.Split(file, "/") {
+		if !safe(part) {
+			return "", "", false
+		}
+	}
+	return id, file, true
+}
+
+func safe(s string) bool {
+	if s == "" || s[0] == '.' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

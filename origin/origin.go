@@ -1,0 +1,273 @@
+// Package origin is the origin role of a Strata node: it takes uploads,
+// runs the transcoding workers and keeps the blob stores. Its HTTP handlers
+// (origin/api, origin/media) reach it through the strata app.
+package origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap/exp/zapslog"
+	"gocloud.dev/blob"
+
+	"github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/cluster/command"
+	"github.com/stratavideo/strata/cluster/fsm"
+	"github.com/stratavideo/strata/origin/blobstore"
+	"github.com/stratavideo/strata/origin/process"
+	"github.com/stratavideo/strata/origin/transcode"
+	"github.com/stratavideo/strata/origin/upload"
+	"github.com/stratavideo/strata/origin/worker"
+)
+
+func init() {
+	caddy.RegisterModule(new(Origin))
+}
+
+// ErrNotStarted is returned while the role has not started (or has stopped).
+var ErrNotStarted = errors.New("the origin role is not running")
+
+// Origin is the strata.roles.origin module.
+type Origin struct {
+	// Workers is the number of transcodes run at once. Default 1: one
+	// ffmpeg already uses every core.
+	Workers int `json:"workers,omitempty"`
+	// MaxUploadBytes is the largest upload accepted. Default 8 GiB.
+	MaxUploadBytes int64 `json:"max_upload_bytes,omitempty"`
+	// RawStore and MediaStore are gocloud.dev/blob bucket URLs. Default:
+	// folders under the node's data folder.
+	RawStore   string `json:"raw_store,omitempty"`
+	MediaStore string `json:"media_store,omitempty"`
+	// FFmpeg and FFprobe are the binaries to run. Default: found on PATH.
+	FFmpeg  string `json:"ffmpeg,omitempty"`
+	FFprobe string `json:"ffprobe,omitempty"`
+	// Preset is the x264 preset of the ladder. Default: the transcoder's.
+	Preset string `json:"preset,omitempty"`
+	// SegmentSeconds is the CMAF segment length. Default: the transcoder's.
+	SegmentSeconds int `json:"segment_seconds,omitempty"`
+	// MaxAttempts bounds retries of a failing job. Default 3.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// Lease is how long a claimed job is held without renewal. Default 30s.
+	Lease caddy.Duration `json:"lease,omitempty"`
+
+	log     *slog.Logger
+	metrics *metrics
+	running atomic.Pointer[running]
+}
+
+// running is what Start made and Stop releases.
+type running struct {
+	node     *cluster.Node
+	raw      *blob.Bucket
+	media    *blob.Bucket
+	uploads  *upload.Handler
+	pool     *worker.Pool
+	unlisten func()
+}
+
+// CaddyModule returns the Caddy module information.
+func (*Origin) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "strata.roles.origin",
+		New: func() caddy.Module { return new(Origin) },
+	}
+}
+
+// Provision sets defaults.
+func (o *Origin) Provision(ctx caddy.Context) error {
+	o.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = upload.DefaultMaxSize
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+	if o.Lease <= 0 {
+		o.Lease = caddy.Duration(30 * time.Second)
+	}
+	m, err := newMetrics(ctx.GetMetricsRegistry(), o)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	o.metrics = m
+	return nil
+}
+
+// Validate checks the configuration.
+func (o *Origin) Validate() error {
+	if time.Duration(o.Lease) < 3*time.Second {
+		return fmt.Errorf("lease %s is too short to renew", time.Duration(o.Lease))
+	}
+	if o.SegmentSeconds < 0 || o.SegmentSeconds > 20 {
+		return fmt.Errorf("segment_seconds %d: want 1 to 20", o.SegmentSeconds)
+	}
+	return nil
+}
+
+// TranscodeConfig is the transcoder configuration this role runs with.
+func (o *Origin) TranscodeConfig() transcode.Config {
+	tc := transcode.DefaultConfig()
+	if o.FFmpeg != "" {
+		tc.FFmpeg = o.FFmpeg
+	}
+	if o.FFprobe != "" {
+		tc.FFprobe = o.FFprobe
+	}
+	if o.Preset != "" {
+		tc.Preset = o.Preset
+	}
+	if o.SegmentSeconds > 0 {
+		tc.SegmentSeconds = o.SegmentSeconds
+	}
+	return tc
+}
+
+// Start opens the stores, the upload handler and the worker pool.
+func (o *Origin) Start(n *cluster.Node) (err error) {
+	ctx := context.Background()
+	r := &running{node: n}
+	defer func() {
+		if err != nil {
+			r.close(o.log)
+		}
+	}()
+	dataDir := n.DataDir()
+	if r.raw, err = openStore(ctx, o.RawStore, filepath.Join(dataDir, "blobs", "raw")); err != nil {
+		return err
+	}
+	if r.media, err = openStore(ctx, o.MediaStore, filepath.Join(dataDir, "blobs", "media")); err != nil {
+		return err
+	}
+	r.uploads, err = upload.New(upload.Config{
+		Dir:         filepath.Join(dataDir, "uploads"),
+		MaxSize:     o.MaxUploadBytes,
+		MaxAttempts: o.MaxAttempts,
+		Raw:         r.raw,
+		Cluster:     n,
+		OnFinish:    o.metrics.uploadFinished,
+		Logger:      o.log.With("part", "upload"),
+	})
+	if err != nil {
+		return err
+	}
+	scratch := filepath.Join(dataDir, "work")
+	if err := os.RemoveAll(scratch); err != nil { // leftovers of a killed process
+		return fmt.Errorf("clear scratch: %w", err)
+	}
+	if err := os.MkdirAll(scratch, 0o750); err != nil {
+		return fmt.Errorf("scratch: %w", err)
+	}
+	proc := &process.Processor{
+		Raw: r.raw, Media: r.media, Cluster: n, Transcode: o.TranscodeConfig(),
+		Scratch: scratch, Now: time.Now, Logger: o.log.With("part", "process"),
+	}
+	wc := worker.DefaultConfig(n.ID())
+	wc.Size = o.Workers
+	wc.Lease = time.Duration(o.Lease)
+	wc.Logger = o.log.With("part", "worker")
+	wc.OnResult = o.metrics.jobResult
+	r.pool = worker.Start(wc, n, proc.Run)
+	r.unlisten = n.Listen(func(e fsm.Event) {
+		switch e.Command.(type) {
+		case *command.EnqueueJob, *command.RetryJob, *command.FailJob:
+			r.pool.Wake()
+		}
+	})
+	o.running.Store(r)
+	return nil
+}
+
+func openStore(ctx context.Context, url, defaultDir string) (*blob.Bucket, error) {
+	if url == "" {
+		var err error
+		if url, err = blobstore.FolderURL(defaultDir); err != nil {
+			return nil, err
+		}
+	}
+	return blobstore.Open(ctx, url)
+}
+
+// Stop stops the workers (their jobs go back to the queue) and closes the
+// stores.
+func (o *Origin) Stop() error {
+	r := o.running.Swap(nil)
+	if r == nil {
+		return nil
+	}
+	return r.close(o.log)
+}
+
+func (r *running) close(log *slog.Logger) error {
+	if r.unlisten != nil {
+		r.unlisten()
+	}
+	if r.pool != nil {
+		r.pool.Stop()
+	}
+	if r.uploads != nil {
+		r.uploads.Close()
+	}
+	var errs []error
+	for _, b := range []*blob.Bucket{r.raw, r.media} {
+		if b != nil {
+			errs = append(errs, b.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ready reports whether the role is running.
+func (o *Origin) Ready() error {
+	if o.running.Load() == nil {
+		return ErrNotStarted
+	}
+	return nil
+}
+
+// Parts are the running role's pieces that handlers use.
+type Parts struct {
+	Node    *cluster.Node
+	Raw     *blob.Bucket
+	Media   *blob.Bucket
+	Uploads *upload.Handler
+}
+
+// Parts returns the running role's pieces, or ErrNotStarted.
+func (o *Origin) Parts() (Parts, error) {
+	r := o.running.Load()
+	if r == nil {
+		return Parts{}, ErrNotStarted
+	}
+	return Parts{Node: r.node, Raw: r.raw, Media: r.media, Uploads: r.uploads}, nil
+}
+
+// FromApp finds the origin role of the config being provisioned.
+func FromApp(ctx caddy.Context) (*Origin, error) {
+	app, err := cluster.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, ok := app.Role("origin").(*Origin)
+	if !ok {
+		return nil, errors.New("this node has no origin role: add `origin` to the strata global option")
+	}
+	return o, nil
+}
+
+// Interface guards
+var (
+	_ cluster.Role         = (*Origin)(nil)
+	_ cluster.ReadyChecker = (*Origin)(nil)
+	_ caddy.Provisioner    = (*Origin)(nil)
+	_ caddy.Validator      = (*Origin)(nil)
+)

@@ -1,0 +1,169 @@
+package transcode
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// Config holds everything that decides how a file is probed and encoded.
+// Start from DefaultConfig and change fields; Validate (called by ProbeFile
+// and Transcode) says what is wrong instead of panicking.
+type Config struct {
+	// FFmpeg and FFprobe are the binaries to run (a name looked up in PATH,
+	// or a path).
+	FFmpeg, FFprobe string
+
+	// ProbeTimeout bounds one ffprobe run. A sane file is probed in well
+	// under a second; a file that keeps ffprobe busy longer is treated as
+	// hostile and refused with an *InputError.
+	ProbeTimeout time.Duration
+
+	// Rungs is the ladder, any order. A rung is made when its Height is not
+	// above the source's shorter displayed side (never upscale).
+	Rungs []Rung
+
+	// SegmentSeconds is the CMAF segment length. Keyframes are placed every
+	// GOPSeconds so segments can be cut on any multiple of it.
+	SegmentSeconds int
+
+	// Preset is the x264 preset (ultrafast .. veryslow). Tests use
+	// ultrafast; production wants veryfast or slower.
+	Preset string
+
+	// CRF is x264's constant rate factor; each rung is capped by its
+	// VideoKbps (maxrate) with a VBV buffer of twice that ("capped CRF"), so
+	// easy content costs fewer bits than the cap and hard content never
+	// exceeds it.
+	CRF int
+
+	// AudioKbps is the AAC bit rate of the single audio rendition that every
+	// video rung shares.
+	AudioKbps int
+
+	// MaxFPS caps the output frame rate (a 240 fps slow-motion phone clip is
+	// delivered at MaxFPS). It applies to every rung alike: all rungs share
+	// one frame timeline so that their keyframes line up.
+	MaxFPS float64
+
+	// GOPSeconds is the keyframe interval. SegmentSeconds must be a multiple.
+	GOPSeconds int
+
+	// TimeoutBase + TimeoutPerSecond × duration bounds the ffmpeg run
+	// (wall clock). The whole process group is killed when it expires.
+	TimeoutBase      time.Duration
+	TimeoutPerSecond float64
+
+	// PosterMaxWidth bounds the poster's width; it is never upscaled.
+	PosterMaxWidth int
+
+	// Logger receives the command lines run (Debug) and notable events.
+	// Nil discards.
+	Logger *slog.Logger
+}
+
+// Rung is one step of the ladder.
+type Rung struct {
+	// Name labels the rendition, e.g. "720p".
+	Name string
+	// Height is the rung's shorter side in pixels: a portrait 1080x1920
+	// video gets the "1080p" rung at 1080x1920.
+	Height int
+	// VideoKbps is the rung's x264 maxrate in kbit/s.
+	VideoKbps int
+}
+
+// DefaultConfig is the production ladder: 1080/720/480/360/240 with
+// maxrates close to common practice for H.264 at 30 fps, x264 veryfast,
+// 4 s segments, AAC 128 kbit/s.
+func DefaultConfig() Config {
+	return Config{
+		FFmpeg:       "ffmpeg",
+		FFprobe:      "ffprobe",
+		ProbeTimeout: 30 * time.Second,
+		Rungs: []Rung{
+			{Name: "1080p", Height: 1080, VideoKbps: 5000},
+			{Name: "720p", Height: 720, VideoKbps: 2800},
+			{Name: "480p", Height: 480, VideoKbps: 1400},
+			{Name: "360p", Height: 360, VideoKbps: 800},
+			{Name: "240p", Height: 240, VideoKbps: 400},
+		},
+		SegmentSeconds:   4,
+		GOPSeconds:       2,
+		Preset:           "veryfast",
+		CRF:              23,
+		AudioKbps:        128,
+		MaxFPS:           60,
+		TimeoutBase:      60 * time.Second,
+		TimeoutPerSecond: 10,
+		PosterMaxWidth:   1280,
+	}
+}
+
+var x264Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.FFmpeg == "" || c.FFprobe == "" {
+		bad("FFmpeg and FFprobe must be set")
+	}
+	if c.ProbeTimeout <= 0 {
+		bad("ProbeTimeout must be positive")
+	}
+	if len(c.Rungs) == 0 {
+		bad("at least one rung is needed")
+	}
+	seen := map[int]bool{}
+	for _, r := range c.Rungs {
+		switch {
+		case r.Name == "":
+			bad("rung %d has no name", r.Height)
+		case r.Height < 16 || r.Height > maxDimension || r.Height%2 != 0:
+			bad("rung %q: height %d must be even and in 16..%d", r.Name, r.Height, maxDimension)
+		case r.VideoKbps <= 0:
+			bad("rung %q: VideoKbps must be positive", r.Name)
+		case seen[r.Height]:
+			bad("rung %q: height %d appears twice", r.Name, r.Height)
+		}
+		seen[r.Height] = true
+	}
+	if c.GOPSeconds <= 0 {
+		bad("GOPSeconds must be positive")
+	} else if c.SegmentSeconds <= 0 || c.SegmentSeconds > 60 || c.SegmentSeconds%c.GOPSeconds != 0 {
+		bad("SegmentSeconds must be in 1..60 and a multiple of GOPSeconds")
+	}
+	if !slices.Contains(x264Presets, c.Preset) {
+		bad("Preset %q is not an x264 preset", c.Preset)
+	}
+	if c.CRF < 0 || c.CRF > 51 {
+		bad("CRF must be in 0..51")
+	}
+	if c.AudioKbps < 16 || c.AudioKbps > 512 {
+		bad("AudioKbps must be in 16..512")
+	}
+	if c.MaxFPS < 1 || c.MaxFPS > 240 {
+		bad("MaxFPS must be in 1..240")
+	}
+	if c.TimeoutBase <= 0 || c.TimeoutPerSecond < 0 {
+		bad("TimeoutBase must be positive and TimeoutPerSecond not negative")
+	}
+	if c.PosterMaxWidth < 16 {
+		bad("PosterMaxWidth must be at least 16")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("transcode: invalid config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// logger never returns nil so call sites need no checks.
+func (c Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}

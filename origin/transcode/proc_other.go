@@ -1,0 +1,9 @@
+//go:build !unix
+
+package transcode
+
+import "os/exec"
+
+// inOwnProcessGroup: without Unix process groups only the process itself
+// is killed on cancellation (exec.CommandContext's default).
+func inOwnProcessGroup(cmd *exec.Cmd) {}

@@ -1,0 +1,267 @@
+// Package transcode turns one uploaded audio/video file into adaptive
+// streaming output: an H.264/AAC ladder in CMAF fMP4 segments that one HLS
+// master playlist and one DASH MPD both reference, plus a poster image.
+//
+// It runs ffprobe to vet the upload (hostile files are expected) and then a
+// single ffmpeg process that decodes the source once and encodes every rung
+// from that one decode. It imports nothing from the rest of Strata; the
+// caller uploads the output directory's files to the blob store.
+package transcode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Rendition is one variant of the HLS master, as published.
+type Rendition struct {
+	Name             string  `json:"name"` // "720p"; "audio" for audio-only output
+	Width            int     `json:"width,omitempty"`
+	Height           int     `json:"height,omitempty"`
+	Bandwidth        int     `json:"bandwidth"`         // peak bit/s of a segment, audio included
+	AverageBandwidth int     `json:"average_bandwidth"` // bit/s over the whole stream, audio included
+	Codecs           string  `json:"codecs"`            // RFC 6381, e.g. "avc1.64001f,mp4a.40.2"
+	FrameRate        float64 `json:"frame_rate,omitempty"`
+	Playlist         string  `json:"playlist"` // its HLS media playlist, relative
+}
+
+// Result describes a finished transcode. File names are relative to the
+// output directory, with forward slashes.
+type Result struct {
+	DurationS  float64     `json:"duration_s"` // of the encoded output
+	Renditions []Rendition `json:"renditions"` // largest first
+	HasVideo   bool        `json:"has_video"`
+	HasAudio   bool        `json:"has_audio"`
+	Master     string      `json:"master"` // "master.m3u8"
+	DASH       string      `json:"dash"`   // "manifest.mpd"
+	// Poster is "poster.jpg", or "" when there is none: audio-only input
+	// has no picture to show.
+	Poster string   `json:"poster"`
+	Files  []string `json:"files"` // every file written, sorted
+}
+
+// Transcode encodes input into outDir, which must be empty or absent. p is
+// the input's probe; when nil, Transcode probes the file itself.
+//
+// progress, if not nil, is called from another goroutine with the percent
+// done (0..100): at most every 500 ms unless the value moved by at least one
+// point, never decreasing, and 100 only once everything is written and
+// checked.
+//
+// Refusals of the input are *InputError. Other errors (ffmpeg failing, the
+// time limit, cancellation, a full disk) are wrapped ordinary errors worth a
+// retry. After an error outDir may hold partial output; the caller removes
+// it.
+func Transcode(ctx context.Context, cfg Config, input string, p *Probe, outDir string, progress func(percent float64)) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		var err error
+		if p, err = ProbeFile(ctx, cfg, input); err != nil {
+			return nil, err
+		}
+	}
+	if !p.HasVideo && !p.HasAudio {
+		return nil, inputErrorf("not a video file: it has no audio or video stream")
+	}
+	in, err := filepath.Abs(input)
+	if err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+	out, err := prepareOutDir(outDir)
+	if err != nil {
+		return nil, err
+	}
+
+	ep := newEncodePlan(cfg, p, in, out)
+	args := buildArgs(cfg, ep)
+	timeout := time.Duration(ffmpegTimeout(cfg, p) * float64(time.Second))
+	pw := &progressWriter{durationS: p.DurationS, report: progress, now: time.Now}
+	start := time.Now()
+	res, err := run(ctx, cfg, cfg.FFmpeg, args, timeout, pw)
+	if err != nil {
+		if res != nil && res.exitErr != nil && inputFault(res.stderrTail) {
+			return nil, inputErrorf("the file is truncated or corrupt: %s", lastMeaningfulLine(res.stderrTail))
+		}
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+	cfg.logger().Info("transcode: ffmpeg done", "input_s", p.DurationS, "rungs", len(ep.rungs), "elapsed", time.Since(start).Round(time.Millisecond))
+
+	result, err := finish(cfg, ep)
+	if err != nil {
+		return nil, err
+	}
+	if progress != nil {
+		progress(100)
+	}
+	return result, nil
+}
+
+// prepareOutDir makes outDir and insists it is empty, so that Files lists
+// exactly this run's output and no stale segment is published.
+func prepareOutDir(outDir string) (string, error) {
+	abs, err := filepath.Abs(outDir)
+	if err != nil {
+		return "", fmt.Errorf("transcode: output directory: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", fmt.Errorf("transcode: output directory: %w", err)
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return "", fmt.Errorf("transcode: output directory: %w", err)
+	}
+	if len(entries) > 0 {
+		return "", fmt.Errorf("transcode: output directory %s is not empty", abs)
+	}
+	return abs, nil
+}
+
+// inputFault reports whether ffmpeg's last words blame the input rather
+// than the machine.
+func inputFault(stderr []string) bool {
+	all := strings.Join(stderr, "\n")
+	for _, s := range []string{"Invalid data found when processing input", "moov atom not found", "could not find codec parameters", "Error while opening decoder"} {
+		if strings.Contains(all, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// finish checks ffmpeg's output, writes our master playlist and lists the
+// files.
+func finish(cfg Config, ep *encodePlan) (*Result, error) {
+	fm, err := readFFmpegMaster(ep.outDir)
+	if err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+	p := ep.probe
+	if p.HasVideo && len(fm.video) != len(ep.rungs) {
+		return nil, fmt.Errorf("transcode: ffmpeg's master lists %d video variants, expected %d", len(fm.video), len(ep.rungs))
+	}
+	var audio *mediaInfo
+	if p.HasAudio {
+		uri := fm.audio
+		if !p.HasVideo && len(fm.video) == 1 {
+			uri = fm.video[0] // an audio-only master lists the audio as its variant
+		}
+		if uri == "" {
+			return nil, errors.New("transcode: ffmpeg's master has no audio playlist")
+		}
+		if audio, err = readMedia(ep.outDir, uri); err != nil {
+			return nil, fmt.Errorf("transcode: %w", err)
+		}
+	}
+	var video []*mediaInfo
+	var renditions []Rendition
+	for i, r := range ep.rungs {
+		mi, err := readMedia(ep.outDir, fm.video[i])
+		if err != nil {
+			return nil, fmt.Errorf("transcode: %w", err)
+		}
+		if mi.track.Width != r.Width || mi.track.Height != r.Height {
+			return nil, fmt.Errorf("transcode: %s came out %dx%d, planned %dx%d", mi.uri, mi.track.Width, mi.track.Height, r.Width, r.Height)
+		}
+		video = append(video, mi)
+		rd := Rendition{
+			Name: r.Name, Width: r.Width, Height: r.Height,
+			Bandwidth:        int(math.Ceil(mi.peakBps)),
+			AverageBandwidth: int(math.Ceil(mi.avgBps)),
+			Codecs:           mi.track.Codec,
+			FrameRate:        math.Round(ep.fpsValue*1000) / 1000,
+			Playlist:         mi.uri,
+		}
+		if audio != nil {
+			rd.Bandwidth += int(math.Ceil(audio.peakBps))
+			rd.AverageBandwidth += int(math.Ceil(audio.avgBps))
+			rd.Codecs += "," + audio.track.Codec
+		}
+		renditions = append(renditions, rd)
+	}
+	if !p.HasVideo {
+		renditions = []Rendition{{
+			Name: "audio", Bandwidth: int(math.Ceil(audio.peakBps)), AverageBandwidth: int(math.Ceil(audio.avgBps)),
+			Codecs: audio.track.Codec, Playlist: audio.uri,
+		}}
+	}
+
+	// The output must cover the input: ffmpeg keeps going over damaged
+	// data and exits 0 with whatever it could decode.
+	got := 0.0
+	if len(video) > 0 {
+		got = video[0].duration
+	} else {
+		got = audio.duration
+	}
+	if got < 0.9*p.DurationS-1 {
+		return nil, inputErrorf("the file is truncated or corrupt: only %.0f of its %.0f seconds could be decoded", got, p.DurationS)
+	}
+
+	if err := writeMaster(ep.outDir, renditions, video, audio); err != nil {
+		return nil, fmt.Errorf("transcode: write master: %w", err)
+	}
+	for _, mi := range append(slices.Clone(video), audio) {
+		if mi == nil {
+			continue
+		}
+		if err := stripProgramDateTime(filepath.Join(ep.outDir, mi.uri)); err != nil {
+			return nil, fmt.Errorf("transcode: %w", err)
+		}
+	}
+	if err := checkManifest(ep.outDir); err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+
+	res := &Result{
+		DurationS:  got,
+		Renditions: renditions,
+		HasVideo:   p.HasVideo,
+		HasAudio:   p.HasAudio,
+		Master:     masterName,
+		DASH:       manifestName,
+	}
+	if ep.posterAt >= 0 {
+		if st, err := os.Stat(filepath.Join(ep.outDir, posterName)); err == nil && st.Size() > 0 {
+			res.Poster = posterName
+		} else {
+			cfg.logger().Warn("transcode: no poster was written", "dir", ep.outDir)
+		}
+	}
+	if res.Files, err = listFiles(ep.outDir); err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+	return res, nil
+}
+
+// listFiles returns every regular file under dir, relative and sorted,
+// after removing leftovers of atomic writes (*.tmp) that a killed writer
+// could leave behind.
+func listFiles(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if strings.HasSuffix(p, ".tmp") {
+			return os.Remove(p)
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, filepath.ToSlash(rel))
+		return nil
+	})
+	slices.Sort(files)
+	return files, err
+}
