@@ -1,0 +1,268 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafov/m3u8"
+)
+
+// TestUploadTranscodeWatchSearchRestart is the core job end to end: a 10 s
+// 720p video uploaded with tus in 3 chunks with a broken connection and a
+// resume in the middle, transcoded, watched over HLS and DASH, found by
+// search, and all of it still there after a restart.
+func TestUploadTranscodeWatchSearchRestart(t *testing.T) {
+	work := t.TempDir()
+	dataDir := filepath.Join(work, "data")
+	n := startNode(t, dataDir)
+
+	src := makeVideo(t, work, "harbour.mp4", 10, "1280x720")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := tusCreate(t, n.base, data, map[string]string{
+		"filename": "harbour.mp4", "title": "Lighthouse at the harbour",
+		"description": "Waves and a test pattern", "tags": "sea, test,Sea",
+	})
+	third := len(data) / 3
+
+	// Chunk 1 arrives whole.
+	up.patchOK(0, third)
+	// Chunk 2 breaks half-way: the server keeps what arrived and says so.
+	up.patchBroken(third, 2*third, third/2)
+	var off int
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		off = up.offset()
+		if off >= third || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+	if off < third || off > third+third/2 {
+		t.Fatalf("offset after the broken chunk = %d, want between %d and %d", off, third, third+third/2)
+	}
+	// The resume sends the rest of chunk 2, then chunk 3.
+	up.patchOK(off, 2*third)
+	up.patchOK(2*third, len(data))
+
+	id := up.id()
+	var v video
+	if status := n.getJSON("/api/v1/videos/"+id, &v); status != http.StatusOK {
+		t.Fatalf("video %s right after the upload: HTTP %d", id, status)
+	}
+	if v.Title != "Lighthouse at the harbour" || strings.Join(v.Tags, ",") != "sea,test" {
+		t.Fatalf("video metadata = %q %v", v.Title, v.Tags)
+	}
+	v = n.waitVideo(id, 4*time.Minute)
+	if v.Status != "ready" {
+		t.Fatalf("video failed: %s", v.Error)
+	}
+	if v.Progress != 100 {
+		t.Errorf("progress of a ready video = %v", v.Progress)
+	}
+	checkLadder(t, v, []int{720, 480, 360, 240})
+	checkMedia(t, n, v, 10)
+
+	checkSearch(t, n, "lighthouse", id)
+
+	// Restart: everything is still there.
+	n.stop()
+	n = startNode(t, dataDir)
+	var again video
+	if status := n.getJSON("/api/v1/videos/"+id, &again); status != http.StatusOK || again.Status != "ready" {
+		t.Fatalf("after restart: HTTP %d, status %q", status, again.Status)
+	}
+	checkSearch(t, n, "harbour", id)
+	checkMedia(t, n, again, 10)
+	var list struct {
+		Videos []video `json:"videos"`
+	}
+	n.getJSON("/api/v1/videos", &list)
+	if len(list.Videos) != 1 || list.Videos[0].ID != id {
+		t.Fatalf("list after restart = %+v", list.Videos)
+	}
+}
+
+func checkLadder(t *testing.T, v video, want []int) {
+	t.Helper()
+	var got []int
+	for _, r := range v.Renditions {
+		got = append(got, r.Height)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("renditions = %v, want %v", got, want)
+	}
+	if v.HLS == "" || v.DASH == "" || v.Thumbnail == "" {
+		t.Fatalf("ready video without hls/dash/thumbnail: %+v", v)
+	}
+}
+
+func get(t *testing.T, u string, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	return resp, body
+}
+
+// checkMedia fetches the master, every media playlist and every segment,
+// checks headers users' players and caches rely on, and decodes HLS and
+// DASH with ffmpeg.
+func checkMedia(t *testing.T, n *node, v video, duration float64) {
+	t.Helper()
+	masterURL := n.base + v.HLS
+	resp, body := get(t, masterURL, nil)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "mpegurl") {
+		t.Fatalf("master: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-cache") {
+		t.Errorf("master Cache-Control = %q, want revalidation", cc)
+	}
+	if etag := resp.Header.Get("ETag"); etag == "" {
+		t.Errorf("master has no ETag to revalidate with")
+	} else if r2, _ := get(t, masterURL, map[string]string{"If-None-Match": etag}); r2.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidating the master: %d, want 304", r2.StatusCode)
+	}
+	pl, listType, err := m3u8.DecodeFrom(strings.NewReader(string(body)), true)
+	if err != nil || listType != m3u8.MASTER {
+		t.Fatalf("master does not parse as a master playlist: %v\n%s", err, body)
+	}
+	master := pl.(*m3u8.MasterPlaylist)
+	if len(master.Variants) != len(v.Renditions) {
+		t.Fatalf("master has %d variants, API says %d renditions", len(master.Variants), len(v.Renditions))
+	}
+	base, _ := url.Parse(masterURL)
+	seen := map[string]bool{}
+	fetchSegment := func(ref string, rel *url.URL) {
+		u := rel.ResolveReference(&url.URL{Path: ref}).String()
+		if seen[u] {
+			return
+		}
+		seen[u] = true
+		r, seg := get(t, u, nil)
+		if r.StatusCode != 200 || len(seg) == 0 {
+			t.Fatalf("segment %s: %d, %d bytes", u, r.StatusCode, len(seg))
+		}
+		if cc := r.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+			t.Fatalf("segment %s Cache-Control = %q, want immutable", u, cc)
+		}
+	}
+	var mediaURLs []string
+	for _, variant := range master.Variants {
+		if variant.Resolution == "" || variant.Codecs == "" || variant.Bandwidth == 0 {
+			t.Errorf("variant %s lacks RESOLUTION/CODECS/BANDWIDTH", variant.URI)
+		}
+		mediaURLs = append(mediaURLs, base.ResolveReference(&url.URL{Path: variant.URI}).String())
+		for _, alt := range variant.Alternatives {
+			if alt.URI != "" {
+				mediaURLs = append(mediaURLs, base.ResolveReference(&url.URL{Path: alt.URI}).String())
+			}
+		}
+	}
+	for _, mu := range mediaURLs {
+		if seen[mu] {
+			continue
+		}
+		seen[mu] = true
+		r, mb := get(t, mu, nil)
+		if r.StatusCode != 200 {
+			t.Fatalf("media playlist %s: %d", mu, r.StatusCode)
+		}
+		mpl, lt, err := m3u8.DecodeFrom(strings.NewReader(string(mb)), true)
+		if err != nil || lt != m3u8.MEDIA {
+			t.Fatalf("media playlist %s does not parse: %v", mu, err)
+		}
+		media := mpl.(*m3u8.MediaPlaylist)
+		rel, _ := url.Parse(mu)
+		if media.Map != nil {
+			fetchSegment(media.Map.URI, rel)
+		}
+		total := 0.0
+		for _, s := range media.Segments {
+			if s == nil {
+				continue
+			}
+			fetchSegment(s.URI, rel)
+			total += s.Duration
+		}
+		if total < duration-0.5 || total > duration+0.5 {
+			t.Errorf("media playlist %s sums to %.2f s, want %.1f", mu, total, duration)
+		}
+	}
+
+	// A byte range of a segment comes back as 206 with the right bytes.
+	for u := range seen {
+		if !strings.HasSuffix(u, ".m4s") {
+			continue
+		}
+		_, whole := get(t, u, nil)
+		r, part := get(t, u, map[string]string{"Range": "bytes=10-99"})
+		if r.StatusCode != http.StatusPartialContent || string(part) != string(whole[10:100]) {
+			t.Fatalf("range of %s: %d, %d bytes", u, r.StatusCode, len(part))
+		}
+		if cr := r.Header.Get("Content-Range"); cr != "bytes 10-99/"+strconv.Itoa(len(whole)) {
+			t.Fatalf("Content-Range = %q", cr)
+		}
+		break
+	}
+
+	// ffmpeg decodes both manifests, and the durations match the source.
+	for _, m := range []string{v.HLS, v.DASH} {
+		u := n.base + m
+		out := ffmpegRun(t, "ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", u)
+		var probe struct {
+			Format struct {
+				Duration string `json:"duration"`
+			} `json:"format"`
+		}
+		if err := json.Unmarshal([]byte(out), &probe); err != nil {
+			t.Fatalf("ffprobe %s: %v\n%s", u, err, out)
+		}
+		d, _ := strconv.ParseFloat(probe.Format.Duration, 64)
+		if d < duration-0.5 || d > duration+0.5 {
+			t.Fatalf("ffprobe %s: duration %.2f, want %.1f±0.5", u, d, duration)
+		}
+		if out := ffmpegRun(t, "ffmpeg", "-nostdin", "-v", "error", "-i", u, "-f", "null", "-"); strings.TrimSpace(out) != "" {
+			t.Fatalf("ffmpeg decoding %s reported errors:\n%s", u, out)
+		}
+	}
+	r, img := get(t, n.base+v.Thumbnail, nil)
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/jpeg" || len(img) < 1000 {
+		t.Fatalf("thumbnail: %d %s %d bytes", r.StatusCode, r.Header.Get("Content-Type"), len(img))
+	}
+}
+
+func checkSearch(t *testing.T, n *node, q, wantID string) {
+	t.Helper()
+	var res struct {
+		Total int     `json:"total"`
+		Hits  []video `json:"hits"`
+	}
+	if status := n.getJSON("/api/v1/search?q="+url.QueryEscape(q), &res); status != 200 {
+		t.Fatalf("search %q: HTTP %d", q, status)
+	}
+	if res.Total != 1 || len(res.Hits) != 1 || res.Hits[0].ID != wantID {
+		t.Fatalf("search %q = %+v, want only %s", q, res, wantID)
+	}
+}
