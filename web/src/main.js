@@ -46,6 +46,9 @@ function render() {
   const url = new URL(location.href);
   const [page, params] = match(url.pathname);
   main.replaceChildren();
+  // The header search box shows the current query on /search only.
+  const box = document.querySelector('[data-testid="search-input"]');
+  if (box && !/^\/search\/?$/.test(url.pathname)) box.value = '';
   document.querySelectorAll('[data-nav]').forEach((a) => {
     if (url.pathname.startsWith(`/${a.dataset.nav}`)) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -393,6 +393,11 @@ function describeTusError(err) {
   if (status === 415) {
     return { retryable: false, message: serverMessage || 'This file type is not accepted.' };
   }
+  if (status === 400 && /upload_interrupted/.test(res.getBody() || '')) {
+    // Another request for this upload (another tab, or a stale retry) took
+    // it over; nothing is lost and the upload can go on from its offset.
+    return { retryable: true, message: 'The upload was interrupted by another request for it, perhaps in another tab. Press Retry to continue where it stopped.' };
+  }
   if (status >= 400 && status < 500) {
     return { retryable: status === 409 || status === 423 || status === 429, message: serverMessage || `The server refused the upload (HTTP ${status}).` };
   }
