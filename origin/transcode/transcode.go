@@ -196,14 +196,17 @@ func finish(cfg Config, ep *encodePlan) (*Result, error) {
 	}
 
 	// The output must cover the input: ffmpeg keeps going over damaged
-	// data and exits 0 with whatever it could decode.
+	// data and exits 0 with whatever it could decode. Only containers whose
+	// header states the duration are checked; for MP3, MPEG-TS and the
+	// like ffprobe estimates it from the bit rate, which can be far off.
 	got := 0.0
 	if len(video) > 0 {
 		got = video[0].duration
 	} else {
 		got = audio.duration
 	}
-	if got < 0.9*p.DurationS-1 {
+	statesDuration := p.Demuxer == "mov" || p.Demuxer == "matroska"
+	if statesDuration && got < 0.9*p.DurationS-1 {
 		return nil, inputErrorf("the file is truncated or corrupt: only %.0f of its %.0f seconds could be decoded", got, p.DurationS)
 	}
 

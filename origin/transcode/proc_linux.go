@@ -1,0 +1,20 @@
+package transcode
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// inOwnProcessGroup starts cmd as the leader of a new process group and
+// makes cancellation kill the whole group, not just the leader: ffmpeg may
+// be run through a wrapper script (nice, a container shim, a test stub)
+// whose children would otherwise survive and keep the CPU busy. On Linux
+// the kernel also kills ffmpeg when the node dies (kill -9, OOM), so a
+// restarted node does not find an orphan still burning both cores.
+func inOwnProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error {
+		// Negative pid: the group whose id is the leader's pid.
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
