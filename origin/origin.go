@@ -176,6 +176,11 @@ func (o *Origin) Start(n *cluster.Node) (err error) {
 	wc.Lease = time.Duration(o.Lease)
 	wc.Logger = o.log.With("part", "worker")
 	wc.OnResult = o.metrics.jobResult
+	if released, err := worker.ReleaseOrphans(ctx, wc, n, n); err != nil {
+		o.log.Warn("releasing jobs left by a previous run", "error", err)
+	} else if released > 0 {
+		o.log.Info("released jobs left by a previous run", "jobs", released)
+	}
 	r.pool = worker.Start(wc, n, proc.Run)
 	r.unlisten = n.Listen(func(e fsm.Event) {
 		switch e.Command.(type) {

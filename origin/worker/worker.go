@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -282,4 +283,40 @@ func (p *Pool) progressFunc(ctx context.Context, videoID string) func(float64) {
 			p.log.Debug("progress", "video_id", videoID, "error", err)
 		}
 	}
+}
+
+// Lister reads jobs from the local store.
+type Lister interface {
+	Jobs(keep func(*model.Job) bool) ([]*model.Job, error)
+}
+
+// ReleaseOrphans gives back jobs still leased to this pool's workers from
+// before a restart: nothing of this pool runs yet, so those leases belong to
+// a process that died. Waiting for them to expire would only delay the
+// videos. The attempt is not refunded: a file that kills its worker must
+// still run out of attempts.
+func ReleaseOrphans(ctx context.Context, cfg Config, jobs Lister, cluster Applier) (int, error) {
+	prefix := cfg.Name + "/"
+	orphans, err := jobs.Jobs(func(j *model.Job) bool {
+		return j.State == model.JobRunning && strings.HasPrefix(j.Worker, prefix)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list orphaned jobs: %w", err)
+	}
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	released := 0
+	for _, j := range orphans {
+		_, err := cluster.Apply(ctx, &command.FailJob{Stamp: command.Stamp{At: now().UTC()}, JobID: j.ID, Worker: j.Worker,
+			Reason: "the node restarted while processing", RetryAt: now().UTC()})
+		if err != nil && !errors.Is(err, store.ErrLeaseLost) && !errors.Is(err, store.ErrNotFound) {
+			return released, fmt.Errorf("release job %s: %w", j.ID, err)
+		}
+		if err == nil {
+			released++
+		}
+	}
+	return released, nil
 }

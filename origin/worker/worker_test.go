@@ -172,3 +172,30 @@ func TestLostLeaseCancelsJob(t *testing.T) {
 		t.Fatal("the job was not cancelled after its lease was lost")
 	}
 }
+
+// Jobs leased to this pool's names before a restart go back to the queue at
+// once, spending the attempt.
+func TestReleaseOrphans(t *testing.T) {
+	n := openNode(t)
+	enqueue(t, n, "v")
+	now := time.Now().UTC()
+	if _, err := n.Apply(context.Background(), &command.ClaimJob{Stamp: command.Stamp{At: now}, Worker: "test/w0", LeaseUntil: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	released, err := ReleaseOrphans(context.Background(), testConfig(), n, n)
+	if err != nil || released != 1 {
+		t.Fatalf("released %d, %v", released, err)
+	}
+	if s, attempts := jobState(n, "v"); s != model.JobQueued || attempts != 1 {
+		t.Fatalf("after release: %s with %d attempts, want queued with 1", s, attempts)
+	}
+	other := testConfig()
+	other.Name = "other"
+	enqueue(t, n, "w")
+	if _, err := n.Apply(context.Background(), &command.ClaimJob{Stamp: command.Stamp{At: now}, Worker: "test/w0", LeaseUntil: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if released, _ := ReleaseOrphans(context.Background(), other, n, n); released != 0 {
+		t.Fatalf("another pool released %d jobs it does not own", released)
+	}
+}
