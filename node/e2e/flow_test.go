@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -64,9 +65,24 @@ func TestUploadTranscodeWatchSearchRestart(t *testing.T) {
 	if v.Title != "Lighthouse at the harbour" || strings.Join(v.Tags, ",") != "sea,test" {
 		t.Fatalf("video metadata = %q %v", v.Title, v.Tags)
 	}
-	v = n.waitVideo(id, 4*time.Minute)
+	v, seen := n.watchVideo(id, 4*time.Minute)
 	if v.Status != "ready" {
 		t.Fatalf("video failed: %s", v.Error)
+	}
+	// While it ran, the API showed it processing with progress between 0
+	// and 100, never going backwards.
+	last, midway := 0.0, false
+	for _, s := range seen {
+		if s.Status == "processing" && s.Progress > 0 && s.Progress < 100 {
+			midway = true
+		}
+		if s.Progress < last {
+			t.Errorf("progress went back from %.1f to %.1f", last, s.Progress)
+		}
+		last = s.Progress
+	}
+	if !midway {
+		t.Errorf("never saw the video processing with progress between 0 and 100 in %d polls", len(seen))
 	}
 	if v.Progress != 100 {
 		t.Errorf("progress of a ready video = %v", v.Progress)
@@ -74,6 +90,16 @@ func TestUploadTranscodeWatchSearchRestart(t *testing.T) {
 	checkLadder(t, v, []int{720, 480, 360, 240})
 	checkMedia(t, n, v, 10)
 
+	checkSearch(t, n, "lighthouse", id)
+	checkMetrics(t, n, map[string]float64{
+		"strata_uploads_finished_total":                              1,
+		`strata_jobs_finished_total{kind="transcode",result="done"}`: 1,
+		"strata_raft_leader":                                         1,
+	})
+
+	// A config reload (the same config through the admin endpoint) keeps
+	// the node serving: the new config takes the open node over.
+	reload(t, n)
 	checkSearch(t, n, "lighthouse", id)
 
 	// Restart: everything is still there.
@@ -265,4 +291,49 @@ func checkSearch(t *testing.T, n *node, q, wantID string) {
 	if res.Total != 1 || len(res.Hits) != 1 || res.Hits[0].ID != wantID {
 		t.Fatalf("search %q = %+v, want only %s", q, res, wantID)
 	}
+}
+
+// checkMetrics reads /metrics and checks the given series' values.
+func checkMetrics(t *testing.T, n *node, want map[string]float64) {
+	t.Helper()
+	resp, body := get(t, n.base+"/metrics", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	got := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndex(line, " ")
+		if f, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			got[line[:i]] = f
+		}
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("metric %s = %v (present %v), want %v", k, g, ok, v)
+		}
+	}
+}
+
+// reload loads the embedded config again through Caddy's admin endpoint,
+// as 'strata reload' does, and waits for the node to be ready.
+func reload(t *testing.T, n *node) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "Caddyfile")
+	out, err := exec.Command(strataBin, "default-config").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(strataBin, "reload", "--force", "--config", cfg, "--adapter", "caddyfile",
+		"--address", "unix/"+filepath.Join(n.dataDir, "admin.sock"))
+	cmd.Env = n.cmd.Env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("strata reload: %v\n%s", err, out)
+	}
+	n.waitReady(30 * time.Second)
 }

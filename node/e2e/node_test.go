@@ -209,12 +209,24 @@ type video struct {
 // waitVideo polls the video until it reaches a final status.
 func (n *node) waitVideo(id string, timeout time.Duration) video {
 	n.t.Helper()
+	v, _ := n.watchVideo(id, timeout)
+	return v
+}
+
+// watchVideo polls the video until it reaches a final status and returns
+// every state it saw on the way.
+func (n *node) watchVideo(id string, timeout time.Duration) (video, []video) {
+	n.t.Helper()
 	deadline := time.Now().Add(timeout)
+	var seen []video
 	for {
 		var v video
 		status := n.getJSON("/api/v1/videos/"+id, &v)
+		if status == http.StatusOK {
+			seen = append(seen, v)
+		}
 		if status == http.StatusOK && (v.Status == "ready" || v.Status == "failed") {
-			return v
+			return v, seen
 		}
 		if time.Now().After(deadline) {
 			n.t.Fatalf("video %s still %q (HTTP %d) after %s", id, v.Status, status, timeout)
