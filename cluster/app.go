@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -53,6 +54,9 @@ type App struct {
 	RolesRaw caddy.ModuleMap `json:"roles,omitempty" caddy:"namespace=strata.roles"`
 	// StartTimeout bounds the wait for a Raft leader at start.
 	StartTimeout caddy.Duration `json:"start_timeout,omitempty"`
+	// Cluster makes this node part of a multi-node cluster. Without it the
+	// node is a cluster of one with no cluster port.
+	Cluster *ClusterOptions `json:"cluster,omitempty"`
 
 	roles   map[string]Role
 	node    *Node
@@ -84,10 +88,22 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.DataDir = dir
 	a.poolKey = "node:" + dir
+	cfg := DefaultNodeConfig(dir)
+	cfg.NodeID = a.NodeID
+	cfg.Logger = a.log
+	for name := range a.RolesRaw {
+		cfg.Roles = append(cfg.Roles, name)
+	}
+	sort.Strings(cfg.Roles)
+	if a.Cluster != nil {
+		cc, err := a.Cluster.nodeConfig(slices.Contains(cfg.Roles, "origin"))
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		cfg.Cluster = cc
+		cfg.DefaultClusterTimeouts()
+	}
 	val, _, err := nodes.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
-		cfg := DefaultNodeConfig(dir)
-		cfg.NodeID = a.NodeID
-		cfg.Logger = a.log
 		n, err := OpenNode(cfg)
 		if err != nil {
 			return nil, err

@@ -19,6 +19,15 @@ func init() {
 //	    data          <dir>
 //	    node_id       <id>
 //	    start_timeout <duration>
+//	    cluster {
+//	        listen    <host:port>        # the cluster port (Raft + RPC, TLS)
+//	        advertise <host:port>        # what peers dial, if not listen
+//	        key       <secret>           # shared cluster key, or:
+//	        key_file  <path>
+//	        tls       <cert> <key> <ca>  # the operator's own certificates
+//	        join      <host:port>...     # members to ask on first start
+//	        http_url  <url>              # where peers reach this node's HTTP
+//	    }
 //	    origin        [{ <origin role options> }]
 //	    edge          [{ <edge role options> }]
 //	}
@@ -38,10 +47,10 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 			}
 			app.DataDir = d.Val()
 		case "node_id":
-			if !d.NextArg() {
-				return nil, d.ArgErr()
+			// No value (an empty {$ENV}) keeps the generated ID.
+			if d.NextArg() {
+				app.NodeID = d.Val()
 			}
-			app.NodeID = d.Val()
 		case "start_timeout":
 			if !d.NextArg() {
 				return nil, d.ArgErr()
@@ -51,6 +60,12 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 				return nil, d.Errf("start_timeout: %v", err)
 			}
 			app.StartTimeout = caddy.Duration(dur)
+		case "cluster":
+			co, err := parseClusterBlock(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Cluster = co
 		case "origin", "edge":
 			if _, dup := app.RolesRaw[name]; dup {
 				return nil, d.Errf("role %s given twice", name)
@@ -62,8 +77,55 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 			app.RolesRaw[name] = caddyconfig.JSON(unm, nil)
 		default:
 			return nil, d.Errf("unknown strata option %q (want one of: %s)", name,
-				strings.Join([]string{"data", "node_id", "start_timeout", "origin", "edge"}, ", "))
+				strings.Join([]string{"data", "node_id", "start_timeout", "cluster", "origin", "edge"}, ", "))
 		}
 	}
 	return httpcaddyfile.App{Name: "strata", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+func parseClusterBlock(d *caddyfile.Dispenser) (*ClusterOptions, error) {
+	co := &ClusterOptions{}
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		args := d.RemainingArgs()
+		one := func() (string, error) {
+			if len(args) != 1 {
+				return "", d.Errf("cluster %s takes one value", opt)
+			}
+			return args[0], nil
+		}
+		var err error
+		switch opt {
+		case "listen":
+			co.Listen, err = one()
+		case "advertise":
+			co.Advertise, err = one()
+		case "key":
+			co.Key, err = one()
+		case "key_file":
+			co.KeyFile, err = one()
+		case "http_url":
+			co.HTTPURL, err = one()
+		case "join":
+			// No value (an empty {$STRATA_JOIN}) means: bootstrap.
+			co.Join = append(co.Join, args...)
+		case "tls":
+			if len(args) != 3 {
+				return nil, d.Errf("cluster tls takes a certificate, a key and a CA file")
+			}
+			co.TLS = &TLSFiles{CertFile: args[0], KeyFile: args[1], CAFile: args[2]}
+		default:
+			return nil, d.Errf("unknown cluster option %q", opt)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if co.Listen == "" {
+		return nil, d.Err("cluster needs a listen address")
+	}
+	return co, nil
 }

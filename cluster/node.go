@@ -7,24 +7,24 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 
-	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/fsm"
 	"github.com/stratavideo/strata/cluster/index"
 	"github.com/stratavideo/strata/cluster/model"
-	"github.com/stratavideo/strata/cluster/store"
+	"github.com/stratavideo/strata/cluster/transport"
 )
 
-// ErrNotLeader is returned by Apply on a node that cannot take writes.
-var ErrNotLeader = errors.New("this node is not the cluster leader")
+// ErrNotLeader is returned when a write cannot reach a leader.
+var ErrNotLeader = errors.New("the cluster has no reachable leader")
 
 // NodeConfig is what a Node needs to start.
 type NodeConfig struct {
@@ -33,8 +33,12 @@ type NodeConfig struct {
 	// NodeID names the node in the cluster; read from DataDir/node-id, or
 	// generated and saved there on first start, when empty.
 	NodeID string
-	// HeartbeatTimeout and ElectionTimeout tune Raft; a single node with an
-	// in-memory transport can use short ones and be writable sooner.
+	// Cluster makes the node a member of a multi-node cluster; nil runs a
+	// single node over an in-memory transport, with no port at all.
+	Cluster *ClusterConfig
+	// Roles are the node's roles, recorded in the member registry.
+	Roles []string
+	// HeartbeatTimeout and ElectionTimeout tune Raft.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
 	// SnapshotThreshold is how many log entries trigger a snapshot.
@@ -50,6 +54,26 @@ type NodeConfig struct {
 	Logger *slog.Logger
 }
 
+// ClusterConfig is a node's place in a multi-node cluster.
+type ClusterConfig struct {
+	// Listen is the cluster port (Raft and RPC, TLS).
+	Listen string
+	// Advertise is the address peers dial; default: Listen.
+	Advertise string
+	// Key is the shared cluster key; certificates are derived from it.
+	Key string
+	// CertFile, KeyFile and CAFile replace the derived certificates with
+	// the operator's own.
+	CertFile, KeyFile, CAFile string
+	// Join lists peers' cluster ports to ask for membership on first start.
+	// A node with no state and no Join list bootstraps a new cluster.
+	Join []string
+	// Voter: origins vote, edges only follow the log.
+	Voter bool
+	// HTTPURL is where this node serves HTTP, for the member registry.
+	HTTPURL string
+}
+
 // DefaultNodeConfig is a single node's configuration for dataDir.
 func DefaultNodeConfig(dataDir string) NodeConfig {
 	return NodeConfig{
@@ -63,23 +87,50 @@ func DefaultNodeConfig(dataDir string) NodeConfig {
 	}
 }
 
+// DefaultClusterTimeouts are Raft's timeouts for nodes on a network: long
+// enough not to call elections over a garbage-collection pause, short enough
+// to replace a dead leader within a few seconds.
+func (c *NodeConfig) DefaultClusterTimeouts() {
+	c.HeartbeatTimeout = time.Second
+	c.ElectionTimeout = time.Second
+}
+
 // Node is one member of the cluster: Raft, the FSM's bbolt store and the
-// node's search index. It outlives config reloads (the app shares it through
-// a caddy.UsagePool keyed by its data folder).
+// node's search index, and on a multi-node cluster the cluster port. It
+// outlives config reloads (the app shares it through a caddy.UsagePool
+// keyed by its data folder).
 type Node struct {
-	cfg   NodeConfig
-	id    string
-	log   *slog.Logger
-	raft  *raft.Raft
-	logs  *raftboltdb.BoltStore
-	store *store.Store
-	index *index.Index
-	fsm   *fsm.FSM
-	trans raft.Transport
+	cfg  NodeConfig
+	id   string
+	log  *slog.Logger
+	addr raft.ServerAddress
+
+	// core is Raft and the state it drives. It is replaced as a whole when
+	// a fresh node resets itself to join another cluster.
+	core atomic.Pointer[core]
+
+	// listeners hear applied commands; they outlive a core.
+	lmu       sync.Mutex
+	nextL     int
+	listeners map[int]func(fsm.Event)
+
+	// Multi-node only.
+	mux *transport.Mux
+	// resetMu serialises resets against each other and against Close.
+	resetMu sync.Mutex
+	rpc     *http.Client
+	rpcSrv  *http.Server
+	rpcMux  *http.ServeMux
+	// rpcRoutes hold the roles' RPC handlers, replaceable across reloads.
+	rpcRoutesMu sync.Mutex
+	rpcRoutes   map[string]*atomic.Pointer[http.Handler]
+
+	stop chan struct{}
+	bg   sync.WaitGroup
 }
 
 // OpenNode opens (or creates) the node's files and starts Raft. A node with
-// no Raft state bootstraps a single-voter cluster of itself.
+// no Raft state and nobody to join bootstraps a cluster of itself.
 func OpenNode(cfg NodeConfig) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -95,76 +146,24 @@ func OpenNode(cfg NodeConfig) (_ *Node, err error) {
 	if err := os.MkdirAll(filepath.Join(dir, "raft"), 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger}
+	n := &Node{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
 	defer func() {
 		if err != nil {
-			n.closeFiles()
+			n.closeAll()
 		}
 	}()
 	if n.id, err = nodeID(dir, cfg.NodeID); err != nil {
 		return nil, err
 	}
-
-	stCfg := store.DefaultConfig()
-	stCfg.NoSync = cfg.NoSync
-	if n.store, err = store.Open(filepath.Join(dir, "fsm.db"), stCfg); err != nil {
+	if err := n.openTransport(); err != nil {
 		return nil, err
 	}
-	if n.index, err = index.Open(filepath.Join(dir, "index")); err != nil {
-		return nil, err
-	}
-	n.fsm = fsm.New(n.store, n.index, cfg.Logger.With("part", "fsm"))
-
-	n.logs, err = raftboltdb.New(raftboltdb.Options{
-		Path:        filepath.Join(dir, "raft", "raft.db"),
-		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second},
-		NoSync:      cfg.NoSync,
-	})
+	c, err := n.openCore()
 	if err != nil {
-		return nil, fmt.Errorf("open raft log: %w", err)
-	}
-	hlog := newHCLogger("raft", cfg.Logger)
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, "raft"), 2, hlog)
-	if err != nil {
-		return nil, fmt.Errorf("open snapshots: %w", err)
-	}
-	if err := n.catchUpFromSnapshot(snaps); err != nil {
 		return nil, err
 	}
-	if err := n.checkIndex(); err != nil {
-		return nil, err
-	}
-
-	rc := raft.DefaultConfig()
-	rc.LocalID = raft.ServerID(n.id)
-	rc.Logger = hlog
-	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
-	rc.ElectionTimeout = cfg.ElectionTimeout
-	rc.LeaderLeaseTimeout = min(cfg.HeartbeatTimeout, rc.LeaderLeaseTimeout)
-	rc.SnapshotThreshold = cfg.SnapshotThreshold
-	rc.SnapshotInterval = cfg.SnapshotInterval
-	rc.TrailingLogs = cfg.TrailingLogs
-	rc.BatchApplyCh = true
-	// The store survives restarts and skips entries it already holds, so a
-	// restart need not reload the last snapshot (see catchUpFromSnapshot).
-	rc.NoSnapshotRestoreOnStart = true
-	rc.NoLegacyTelemetry = true
-
-	addr, trans := raft.NewInmemTransport(raft.ServerAddress("inmem-" + n.id))
-	n.trans = trans
-	has, err := raft.HasExistingState(n.logs, n.logs, snaps)
-	if err != nil {
-		return nil, fmt.Errorf("read raft state: %w", err)
-	}
-	if !has {
-		boot := raft.Configuration{Servers: []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: addr}}}
-		if err := raft.BootstrapCluster(rc, n.logs, n.logs, snaps, trans, boot); err != nil {
-			return nil, fmt.Errorf("bootstrap: %w", err)
-		}
-	}
-	if n.raft, err = raft.NewRaft(rc, n.fsm, n.logs, n.logs, snaps, trans); err != nil {
-		return nil, fmt.Errorf("start raft: %w", err)
-	}
+	n.core.Store(c)
+	n.startBackground()
 	return n, nil
 }
 
@@ -172,40 +171,40 @@ func OpenNode(cfg NodeConfig) (_ *Node, err error) {
 // store is behind it: the FSM file was lost, or the node was down while the
 // log it missed was compacted away. Raft itself does not restore on start
 // (NoSnapshotRestoreOnStart), because a healthy store already has it all.
-func (n *Node) catchUpFromSnapshot(snaps *raft.FileSnapshotStore) error {
-	metas, err := snaps.List()
+func (c *core) catchUpFromSnapshot() error {
+	metas, err := c.snaps.List()
 	if err != nil {
 		return fmt.Errorf("list snapshots: %w", err)
 	}
 	if len(metas) == 0 {
 		return nil
 	}
-	applied, err := n.store.Applied()
+	applied, err := c.store.Applied()
 	if err != nil {
 		return err
 	}
 	if applied >= metas[0].Index {
 		return nil
 	}
-	n.log.Info("store is behind the newest snapshot; restoring it", "store_index", applied, "snapshot_index", metas[0].Index)
-	_, rc, err := snaps.Open(metas[0].ID)
+	c.log.Info("store is behind the newest snapshot; restoring it", "store_index", applied, "snapshot_index", metas[0].Index)
+	_, rc, err := c.snaps.Open(metas[0].ID)
 	if err != nil {
 		return fmt.Errorf("open snapshot %s: %w", metas[0].ID, err)
 	}
-	return n.fsm.Restore(rc)
+	return c.fsm.Restore(rc)
 }
 
 // checkIndex rebuilds the search index when it does not reflect exactly what
 // the store holds (a crash between the two writes, a lost index folder).
-func (n *Node) checkIndex() error {
-	sa, err := n.store.Applied()
+func (c *core) checkIndex() error {
+	sa, err := c.store.Applied()
 	if err != nil {
 		return err
 	}
-	ia, err := n.index.Applied()
+	ia, err := c.index.Applied()
 	if err != nil || ia != sa {
-		n.log.Info("search index differs from the store; rebuilding it", "store_index", sa, "index_index", ia, "error", err)
-		return n.fsm.RebuildIndex()
+		c.log.Info("search index differs from the store; rebuilding it", "store_index", sa, "index_index", ia, "error", err)
+		return c.fsm.RebuildIndex()
 	}
 	return nil
 }
@@ -244,12 +243,18 @@ func (n *Node) ID() string { return n.id }
 // DataDir is the node's data folder (absolute).
 func (n *Node) DataDir() string { return n.cfg.DataDir }
 
+// Addr is the node's Raft address: its cluster port, or an in-memory name.
+func (n *Node) Addr() string { return string(n.addr) }
+
+// Roles are the node's configured roles.
+func (n *Node) Roles() []string { return n.cfg.Roles }
+
 // WaitLeader blocks until the cluster has a leader or ctx ends.
 func (n *Node) WaitLeader(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if addr, _ := n.raft.LeaderWithID(); addr != "" {
+		if addr, _ := n.c().raft.LeaderWithID(); addr != "" {
 			return nil
 		}
 		select {
@@ -263,110 +268,128 @@ func (n *Node) WaitLeader(ctx context.Context) error {
 // Ready reports whether the node can serve: Raft has a leader and this node
 // has applied what it knows to be committed.
 func (n *Node) Ready() error {
-	if addr, _ := n.raft.LeaderWithID(); addr == "" {
+	if addr, _ := n.c().raft.LeaderWithID(); addr == "" {
 		return errors.New("no cluster leader")
 	}
-	if n.raft.AppliedIndex() < n.raft.CommitIndex() {
-		return fmt.Errorf("applying the log (%d of %d)", n.raft.AppliedIndex(), n.raft.CommitIndex())
+	if n.c().raft.AppliedIndex() < n.c().raft.CommitIndex() {
+		return fmt.Errorf("applying the log (%d of %d)", n.c().raft.AppliedIndex(), n.c().raft.CommitIndex())
 	}
 	return nil
 }
 
-// Apply replicates c and returns what the state machine made of it: the
-// changed record, or the store's business error (test with errors.Is against
-// the store's errors).
-func (n *Node) Apply(ctx context.Context, c command.Command) (any, error) {
-	data, err := command.Encode(c)
-	if err != nil {
-		return nil, err
-	}
-	timeout := n.cfg.ApplyTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-		if timeout <= 0 {
-			return nil, context.DeadlineExceeded
-		}
-	}
-	f := n.raft.Apply(data, timeout)
-	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-			return nil, fmt.Errorf("%w: %v", ErrNotLeader, err)
-		}
-		return nil, fmt.Errorf("apply %T: %w", c, err)
-	}
-	res, ok := f.Response().(fsm.Result)
-	if !ok {
-		return nil, fmt.Errorf("apply %T: entry was already applied", c)
-	}
-	return res.Value, res.Err
-}
-
 // Listen registers fn to hear every applied command on this node, until the
 // returned function is called. fn runs on the apply path and must not block.
-func (n *Node) Listen(fn func(fsm.Event)) (cancel func()) { return n.fsm.Listen(fn) }
+func (n *Node) Listen(fn func(fsm.Event)) (cancel func()) {
+	n.lmu.Lock()
+	defer n.lmu.Unlock()
+	if n.listeners == nil {
+		n.listeners = map[int]func(fsm.Event){}
+	}
+	n.nextL++
+	id := n.nextL
+	n.listeners[id] = fn
+	return func() {
+		n.lmu.Lock()
+		defer n.lmu.Unlock()
+		delete(n.listeners, id)
+	}
+}
+
+// dispatch passes an applied command to the node's listeners.
+func (n *Node) dispatch(e fsm.Event) {
+	n.lmu.Lock()
+	ls := make([]func(fsm.Event), 0, len(n.listeners))
+	for _, fn := range n.listeners {
+		ls = append(ls, fn)
+	}
+	n.lmu.Unlock()
+	for _, fn := range ls {
+		fn(e)
+	}
+}
 
 // Video reads a video from the local store.
-func (n *Node) Video(id string) (*model.Video, error) { return n.store.Video(id) }
+func (n *Node) Video(id string) (*model.Video, error) { return n.c().store.Video(id) }
 
 // Videos reads videos by ID from the local store, in order.
-func (n *Node) Videos(ids []string) ([]*model.Video, error) { return n.store.Videos(ids) }
+func (n *Node) Videos(ids []string) ([]*model.Video, error) { return n.c().store.Videos(ids) }
 
 // ListVideos pages through the local store, newest first.
 func (n *Node) ListVideos(cursor string, limit int, keep func(*model.Video) bool) ([]*model.Video, string, error) {
-	return n.store.ListVideos(cursor, limit, keep)
+	return n.c().store.ListVideos(cursor, limit, keep)
 }
 
 // JobsOf reads a video's jobs from the local store.
-func (n *Node) JobsOf(videoID string) ([]*model.Job, error) { return n.store.JobsOf(videoID) }
+func (n *Node) JobsOf(videoID string) ([]*model.Job, error) { return n.c().store.JobsOf(videoID) }
 
 // Jobs reads jobs from the local store.
-func (n *Node) Jobs(keep func(*model.Job) bool) ([]*model.Job, error) { return n.store.Jobs(keep) }
+func (n *Node) Jobs(keep func(*model.Job) bool) ([]*model.Job, error) { return n.c().store.Jobs(keep) }
 
 // OpenJobs counts the queued and running jobs.
-func (n *Node) OpenJobs() (queued, running int, err error) { return n.store.OpenJobs() }
+func (n *Node) OpenJobs() (queued, running int, err error) { return n.c().store.OpenJobs() }
+
+// Members reads the member registry from the local store.
+func (n *Node) Members() ([]*model.Member, error) { return n.c().store.Members() }
+
+// StateHash digests the replicated state, to compare replicas.
+func (n *Node) StateHash() (string, error) { return n.c().store.Hash() }
 
 // AppliedIndex is the last log index this node has applied.
-func (n *Node) AppliedIndex() uint64 { return n.raft.AppliedIndex() }
+func (n *Node) AppliedIndex() uint64 { return n.c().raft.AppliedIndex() }
 
 // IsLeader reports whether this node leads the cluster.
-func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+func (n *Node) IsLeader() bool { return n.c().raft.State() == raft.Leader }
+
+// Leader returns the leader's ID and address, empty when unknown.
+func (n *Node) Leader() (id, addr string) {
+	a, i := n.c().raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// WaitIndexed blocks until this node's search index reflects everything
+// the node has applied so far.
+func (n *Node) WaitIndexed(ctx context.Context) error {
+	c := n.c()
+	// The store's applied index, not Raft's: Raft counts entries (no-ops)
+	// that never reach the state machine.
+	applied, err := c.store.Applied()
+	if err != nil {
+		return err
+	}
+	return c.fsm.WaitIndexed(ctx, applied)
+}
 
 // Search queries the node's local index.
 func (n *Node) Search(ctx context.Context, q index.Query) (*index.Result, error) {
-	return n.index.Search(ctx, q)
+	return n.c().index.Search(ctx, q)
 }
 
 // Snapshot asks Raft for a snapshot now (tests, backups).
-func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
+func (n *Node) Snapshot() error { return n.c().raft.Snapshot().Error() }
 
 // Stats are Raft's figures, for status pages.
-func (n *Node) Stats() map[string]string { return n.raft.Stats() }
+func (n *Node) Stats() map[string]string { return n.c().raft.Stats() }
 
-// Close stops Raft and closes every file.
+// Close stops Raft and closes every file and port.
 func (n *Node) Close() error {
-	var errs []error
-	if n.raft != nil {
-		if err := n.raft.Shutdown().Error(); err != nil {
-			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
-		}
-	}
-	if c, ok := n.trans.(interface{ Close() error }); ok {
-		_ = c.Close()
-	}
-	errs = append(errs, n.closeFiles())
-	return errors.Join(errs...)
+	close(n.stop)
+	n.bg.Wait()
+	n.resetMu.Lock()
+	defer n.resetMu.Unlock()
+	return n.closeAll()
 }
 
-func (n *Node) closeFiles() error {
+// closeAll closes the core, the port and the transport.
+func (n *Node) closeAll() error {
 	var errs []error
-	if n.logs != nil {
-		errs = append(errs, n.logs.Close())
+	if c := n.core.Load(); c != nil {
+		errs = append(errs, c.close())
 	}
-	if n.index != nil {
-		errs = append(errs, n.index.Close())
+	if n.rpcSrv != nil {
+		_ = n.rpcSrv.Close()
 	}
-	if n.store != nil {
-		errs = append(errs, n.store.Close())
+	if n.mux != nil {
+		errs = append(errs, n.mux.Close())
 	}
 	return errors.Join(errs...)
 }

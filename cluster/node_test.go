@@ -48,6 +48,11 @@ func createReady(t *testing.T, n *Node, id, title string) {
 
 func searchIDs(t *testing.T, n *Node, q string) []string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
 	res, err := n.Search(context.Background(), index.Query{Text: q})
 	if err != nil {
 		t.Fatal(err)

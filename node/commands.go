@@ -11,6 +11,7 @@ import (
 )
 
 func registerCommands() {
+	registerClusterCommand()
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "default-config",
 		Short: "Prints the embedded all-in-one Caddyfile",

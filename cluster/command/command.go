@@ -27,12 +27,15 @@ const (
 	TypeVideoFailed    Type = 4
 	TypeDeleteVideo    Type = 5
 	TypeUpdateProgress Type = 6
+	TypeRecordReplica  Type = 7
 	TypeEnqueueJob     Type = 20
 	TypeClaimJob       Type = 21
 	TypeRenewLease     Type = 22
 	TypeCompleteJob    Type = 23
 	TypeFailJob        Type = 24
 	TypeRetryJob       Type = 25
+	TypeRegisterMember Type = 30
+	TypeRemoveMember   Type = 31
 )
 
 // Command is anything that can be put in the log.
@@ -92,12 +95,16 @@ var decoders = map[key]decoder{
 	{TypeVideoFailed, 1}:    jsonDecoder[VideoFailed](),
 	{TypeDeleteVideo, 1}:    jsonDecoder[DeleteVideo](),
 	{TypeUpdateProgress, 1}: jsonDecoder[UpdateProgress](),
+	{TypeRecordReplica, 1}:  jsonDecoder[RecordReplica](),
 	{TypeEnqueueJob, 1}:     jsonDecoder[EnqueueJob](),
 	{TypeClaimJob, 1}:       jsonDecoder[ClaimJob](),
 	{TypeRenewLease, 1}:     jsonDecoder[RenewLease](),
 	{TypeCompleteJob, 1}:    jsonDecoder[CompleteJob](),
 	{TypeFailJob, 1}:        jsonDecoder[FailJob](),
 	{TypeRetryJob, 1}:       jsonDecoder[RetryJob](),
+	{TypeAddViews, 1}:       jsonDecoder[AddViews](),
+	{TypeRegisterMember, 1}: jsonDecoder[RegisterMember](),
+	{TypeRemoveMember, 1}:   jsonDecoder[RemoveMember](),
 }
 
 // Decode reads a log entry written by Encode.

@@ -38,7 +38,26 @@ type VideoReady struct {
 	DASH       string            `json:"dash"`
 	Poster     string            `json:"poster"`
 	Files      []string          `json:"files"`
+	// Holder is the origin that wrote the media; it becomes the only
+	// holder (copies of an earlier attempt's media are stale).
+	Holder string `json:"holder,omitempty"`
 }
+
+// RecordReplica records that an origin now holds (or no longer holds) a
+// copy of one kind of a video's blobs.
+type RecordReplica struct {
+	Stamp
+	VideoID string `json:"video_id"`
+	Kind    string `json:"kind"`
+	NodeID  string `json:"node_id"`
+	Remove  bool   `json:"remove,omitempty"`
+}
+
+// CommandType implements Command.
+func (RecordReplica) CommandType() Type { return TypeRecordReplica }
+
+// CommandVersion implements Command.
+func (RecordReplica) CommandVersion() uint8 { return 1 }
 
 // VideoFailed records that a video cannot be processed, and why, in words a
 // user can read.

@@ -7,17 +7,18 @@
 package fsm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 
 	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/index"
-	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/cluster/store"
 )
 
@@ -51,6 +52,7 @@ var handlers = map[command.Type]handler{
 	command.TypeCreateVideo:    typed((*store.Tx).CreateVideo),
 	command.TypeUpdateVideo:    typed((*store.Tx).UpdateVideo),
 	command.TypeUpdateProgress: typed((*store.Tx).UpdateProgress),
+	command.TypeRecordReplica:  typed((*store.Tx).RecordReplica),
 	command.TypeVideoReady:     typed((*store.Tx).VideoReady),
 	command.TypeVideoFailed:    typed((*store.Tx).VideoFailed),
 	command.TypeDeleteVideo:    typed((*store.Tx).DeleteVideo),
@@ -60,6 +62,9 @@ var handlers = map[command.Type]handler{
 	command.TypeCompleteJob:    typed((*store.Tx).CompleteJob),
 	command.TypeFailJob:        typed((*store.Tx).FailJob),
 	command.TypeRetryJob:       typed((*store.Tx).RetryJob),
+	command.TypeAddViews:       typed((*store.Tx).AddViews),
+	command.TypeRegisterMember: typed((*store.Tx).RegisterMember),
+	command.TypeRemoveMember:   typed((*store.Tx).RemoveMember),
 }
 
 // Event tells observers what an applied command changed, after the store
@@ -73,21 +78,43 @@ type Event struct {
 
 // FSM implements raft.BatchingFSM over a store and an index.
 type FSM struct {
-	store *store.Store
-	index *index.Index
-	log   *slog.Logger
+	store   *store.Store
+	index   *index.Index
+	indexer *indexer
+	log     *slog.Logger
+	// applied mirrors the store's applied index without a read
+	// transaction. Raft's own AppliedIndex runs ahead of it: Raft counts
+	// an entry applied when it hands it to the FSM's goroutine.
+	applied atomic.Uint64
 
 	mu        sync.Mutex
 	nextID    int
 	listeners map[int]func(Event)
 }
 
-// New makes an FSM. The store and index stay owned by the caller.
+// New makes an FSM. The store and index stay owned by the caller, who
+// must have brought the index level with the store (see RebuildIndex), and
+// who calls Close before closing them.
 func New(st *store.Store, ix *index.Index, log *slog.Logger) *FSM {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &FSM{store: st, index: ix, log: log}
+	applied, _ := st.Applied()
+	f := &FSM{store: st, index: ix, log: log, indexer: newIndexer(ix, log, applied)}
+	f.applied.Store(applied)
+	return f
+}
+
+// Applied is the index of the last entry the store holds: a read on this
+// node after Applied() >= i sees every write up to entry i.
+func (f *FSM) Applied() uint64 { return f.applied.Load() }
+
+// Close writes the queued index changes and stops the indexer.
+func (f *FSM) Close() { f.indexer.close() }
+
+// WaitIndexed blocks until search reflects every entry up to idx.
+func (f *FSM) WaitIndexed(ctx context.Context, idx uint64) error {
+	return f.indexer.wait(ctx, idx)
 }
 
 // Listen registers fn to be called after every applied command, until the
@@ -161,19 +188,14 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		// acknowledge entries this replica does not hold.
 		panic(fmt.Sprintf("fsm: apply entries up to %d: %v", last, err))
 	}
+	f.applied.Store(last)
 	f.updateIndex(tx, last)
 	f.notify(events)
 	return results
 }
 
 func (f *FSM) updateIndex(tx *store.Tx, last uint64) {
-	b := f.index.NewBatch()
-	tx.Changes(func(id string, v *model.Video) { b.Put(id, v) })
-	if err := f.index.Commit(b, last); err != nil {
-		// The store holds the truth; a stale index is rebuilt from it at the
-		// next start, because its applied index now lags the store's.
-		f.log.Error("search index update failed; it will be rebuilt on restart", "index", last, "error", err)
-	}
+	f.indexer.add(tx.Changes, last)
 }
 
 func (f *FSM) notify(events []Event) {
@@ -217,6 +239,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := f.store.Restore(rc); err != nil {
 		return fmt.Errorf("fsm restore: %w", err)
 	}
+	if applied, err := f.store.Applied(); err == nil {
+		f.applied.Store(applied)
+	}
 	return f.RebuildIndex()
 }
 
@@ -226,7 +251,13 @@ func (f *FSM) RebuildIndex() error {
 	if err != nil {
 		return fmt.Errorf("rebuild index: %w", err)
 	}
-	if err := f.index.Rebuild(f.store.EachVideo, applied); err != nil {
+	rebuild := func() error { return f.index.Rebuild(f.store.EachVideo, applied) }
+	if f.indexer != nil {
+		err = f.indexer.replace(rebuild, applied)
+	} else {
+		err = rebuild()
+	}
+	if err != nil {
 		return fmt.Errorf("rebuild index: %w", err)
 	}
 	return nil

@@ -63,10 +63,33 @@ type Video struct {
 	// Files lists every object written under the video's media prefix, so a
 	// delete can remove them all without listing the store.
 	Files []string `json:"files,omitempty"`
+	// RawHolders and MediaHolders are the origins holding a copy of the
+	// upload and of the media, when origins keep blobs on their own disks.
+	RawHolders   []string `json:"raw_holders,omitempty"`
+	MediaHolders []string `json:"media_holders,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	ReadyAt   time.Time `json:"ready_at,omitzero"`
+
+	// Views counts plays since the video was created. RecentViews holds
+	// the latest of them per hour, which is what trending decays.
+	Views       int64       `json:"views,omitempty"`
+	RecentViews []HourViews `json:"recent_views,omitempty"`
+}
+
+// Blob kinds: a video's uploaded file, and its transcoded media.
+const (
+	KindRaw   = "raw"
+	KindMedia = "media"
+)
+
+// Holders returns the holders of one kind of a video's blobs.
+func (v *Video) Holders(kind string) []string {
+	if kind == KindRaw {
+		return v.RawHolders
+	}
+	return v.MediaHolders
 }
 
 // Rendition is one rung of the ladder as players see it.
@@ -77,6 +100,17 @@ type Rendition struct {
 	Bandwidth int     `json:"bandwidth"`
 	Codecs    string  `json:"codecs"`
 	FrameRate float64 `json:"frame_rate,omitempty"`
+}
+
+// HourViews counts the views of one video in one UTC hour. Views are kept
+// per hour, as integers, rather than as a decayed score: every replica then
+// stores the same bytes whatever its floating-point unit, and the decay (its
+// half-life) is a choice of the search index at query time, not a fact
+// frozen into the log.
+type HourViews struct {
+	// Hour is the hour's start in hours since the Unix epoch.
+	Hour int64 `json:"h"`
+	N    int64 `json:"n"`
 }
 
 // JobState is where a job is in the queue.
@@ -114,4 +148,31 @@ type Job struct {
 	LastError string    `json:"last_error,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Member is a node of the cluster as the replicated registry knows it: what
+// it is for and where to reach it. Liveness is not replicated; it is asked
+// of the node when needed.
+type Member struct {
+	ID    string   `json:"id"`
+	Roles []string `json:"roles"`
+	// ClusterAddr is the node's cluster port (Raft and RPC).
+	ClusterAddr string `json:"cluster_addr"`
+	// HTTPURL is where the node serves HTTP (API, media), for peers and
+	// for choosing where viewers go.
+	HTTPURL string `json:"http_url,omitempty"`
+	// Voter says whether the node votes in Raft (origins) or only follows
+	// the log (edges).
+	Voter     bool      `json:"voter"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// HasRole reports whether m runs the named role.
+func (m *Member) HasRole(role string) bool {
+	for _, r := range m.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
 }

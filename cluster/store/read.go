@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -197,4 +199,30 @@ func (s *Store) OpenJobs() (queued, running int, err error) {
 		})
 	})
 	return queued, running, err
+}
+
+// Hash digests the replicated state (every bucket but the node-local meta),
+// so tests and operators can check that replicas converged.
+func (s *Store) Hash() (string, error) {
+	h := sha256.New()
+	err := s.view(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+			if bytes.Equal(name, bucketMeta) {
+				return nil
+			}
+			h.Write(name)
+			h.Write([]byte{0})
+			return b.ForEach(func(k, v []byte) error {
+				h.Write(k)
+				h.Write([]byte{0})
+				h.Write(v)
+				h.Write([]byte{0})
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -36,11 +36,12 @@ var (
 	bucketJobs       = []byte("jobs")
 	bucketJobsOpen   = []byte("jobs_open")
 	bucketJobsVideo  = []byte("jobs_by_video")
+	bucketMembers    = []byte("members")
 
 	keyApplied = []byte("applied")
 	keyJobSeq  = []byte("job_seq")
 
-	allBuckets = [][]byte{bucketMeta, bucketVideos, bucketVideosTime, bucketJobs, bucketJobsOpen, bucketJobsVideo}
+	allBuckets = [][]byte{bucketMeta, bucketVideos, bucketVideosTime, bucketJobs, bucketJobsOpen, bucketJobsVideo, bucketMembers}
 )
 
 // Config tunes the bbolt file.
@@ -274,4 +275,15 @@ func putJSON(b *bbolt.Bucket, k string, v any) error {
 		return err
 	}
 	return b.Put([]byte(k), raw)
+}
+
+// Sync flushes the file to disk; a store opened with NoSync calls it before
+// a clean close.
+func (s *Store) Sync() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil
+	}
+	return s.db.Sync()
 }

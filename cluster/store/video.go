@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,9 +156,37 @@ func (t *Tx) VideoReady(c *command.VideoReady) (*model.Video, error) {
 	v.Renditions = c.Renditions
 	v.Master, v.DASH, v.Poster = c.Master, c.DASH, c.Poster
 	v.Files = c.Files
+	if c.Holder != "" {
+		v.MediaHolders = []string{c.Holder}
+	}
 	v.UpdatedAt = c.At
 	v.ReadyAt = c.At
 	return v, t.putVideo(v, true)
+}
+
+// RecordReplica adds or removes a holder of a video's raw or media blobs.
+func (t *Tx) RecordReplica(c *command.RecordReplica) (*model.Video, error) {
+	if c.Kind != model.KindRaw && c.Kind != model.KindMedia || c.NodeID == "" {
+		return nil, fmt.Errorf("replica of kind %q by %q: %w", c.Kind, c.NodeID, ErrInvalid)
+	}
+	v, err := t.video(c.VideoID)
+	if err != nil {
+		return nil, err
+	}
+	holders := &v.RawHolders
+	if c.Kind == model.KindMedia {
+		holders = &v.MediaHolders
+	}
+	i := slices.Index(*holders, c.NodeID)
+	switch {
+	case c.Remove && i >= 0:
+		*holders = slices.Delete(slices.Clone(*holders), i, i+1)
+	case !c.Remove && i < 0:
+		*holders = append(slices.Clone(*holders), c.NodeID)
+	default:
+		return v, nil
+	}
+	return v, t.putVideo(v, false)
 }
 
 // VideoFailed records a failure a user can read.

@@ -1,0 +1,321 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/stratavideo/strata/cluster/command"
+	"github.com/stratavideo/strata/cluster/fsm"
+	"github.com/stratavideo/strata/cluster/model"
+	"github.com/stratavideo/strata/cluster/store"
+	"github.com/stratavideo/strata/cluster/transport"
+)
+
+// retryPause is the wait between attempts to reach a leader during an
+// election.
+const retryPause = 50 * time.Millisecond
+
+// Apply replicates c and returns what the state machine made of it: the
+// changed record, or the store's business error (test with errors.Is against
+// the store's errors). A follower forwards the write to the leader over the
+// cluster port, then waits until it has applied the write itself, so a
+// client reads its own writes from the node it wrote through. A write is
+// retried only when it certainly was not applied (no leader yet, or the
+// leader could not be dialled), so a retry never applies a command twice.
+func (n *Node) Apply(ctx context.Context, c command.Command) (any, error) {
+	data, err := command.Encode(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, n.cfg.ApplyTimeout)
+		defer cancel()
+	}
+	for {
+		var (
+			v     any
+			err   error
+			retry bool
+		)
+		if n.c().raft.State() == raft.Leader {
+			v, err, retry = n.applyLocal(ctx, data)
+		} else if addr, _ := n.c().raft.LeaderWithID(); addr != "" && n.rpc != nil {
+			v, err, retry = n.forwardApply(ctx, string(addr), data)
+		} else {
+			retry = true
+			err = ErrNotLeader
+		}
+		if !retry {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("apply %T: %w (%v)", c, ErrNotLeader, err)
+		case <-time.After(retryPause):
+		}
+	}
+}
+
+// applyLocal applies on this node, which believes it leads.
+func (n *Node) applyLocal(ctx context.Context, data []byte) (v any, err error, retry bool) {
+	dl, _ := ctx.Deadline()
+	timeout := time.Until(dl)
+	if timeout <= 0 {
+		return nil, context.DeadlineExceeded, false
+	}
+	f := n.c().raft.Apply(data, timeout)
+	if err := f.Error(); err != nil {
+		// ErrNotLeader comes before the entry is taken: safe to retry.
+		// ErrLeadershipLost may come after it was replicated: the outcome
+		// is unknown and must be reported, not retried.
+		if errors.Is(err, raft.ErrNotLeader) {
+			return nil, err, true
+		}
+		return nil, fmt.Errorf("apply: %w", err), false
+	}
+	res, ok := f.Response().(fsm.Result)
+	if !ok {
+		return nil, errors.New("apply: entry was already applied"), false
+	}
+	return res.Value, res.Err, false
+}
+
+// applyResponse is /rpc/apply's answer.
+type applyResponse struct {
+	// Index is the entry's log index, for the follower to wait on.
+	Index uint64          `json:"index"`
+	Type  string          `json:"type,omitempty"`
+	Value json.RawMessage `json:"value,omitempty"`
+	Error *wireError      `json:"error,omitempty"`
+}
+
+type wireError struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// businessKinds maps the store's errors to wire names and back.
+var businessKinds = map[string]error{
+	"not_found":  store.ErrNotFound,
+	"exists":     store.ErrExists,
+	"invalid":    store.ErrInvalid,
+	"lease_lost": store.ErrLeaseLost,
+}
+
+// remoteError is an error the leader returned, still matching the store's
+// sentinel with errors.Is.
+type remoteError struct {
+	msg  string
+	kind error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.kind }
+
+func encodeError(err error) *wireError {
+	if err == nil {
+		return nil
+	}
+	for k, sentinel := range businessKinds {
+		if errors.Is(err, sentinel) {
+			return &wireError{Kind: k, Message: err.Error()}
+		}
+	}
+	return &wireError{Kind: "internal", Message: err.Error()}
+}
+
+func decodeError(w *wireError) error {
+	if w == nil {
+		return nil
+	}
+	return &remoteError{msg: w.Message, kind: businessKinds[w.Kind]}
+}
+
+// encodeValue names an apply result's type so the follower can rebuild it.
+func encodeValue(v any) (string, json.RawMessage, error) {
+	var name string
+	switch x := v.(type) {
+	case *model.Video:
+		if x == nil {
+			return "", nil, nil
+		}
+		name = "video"
+	case *model.Job:
+		if x == nil {
+			return "", nil, nil
+		}
+		name = "job"
+	case *model.Member:
+		if x == nil {
+			return "", nil, nil
+		}
+		name = "member"
+	case nil:
+		return "", nil, nil
+	default:
+		return "", nil, fmt.Errorf("apply result of type %T cannot be forwarded", v)
+	}
+	raw, err := json.Marshal(v)
+	return name, raw, err
+}
+
+func decodeValue(name string, raw json.RawMessage) (any, error) {
+	var v any
+	switch name {
+	case "":
+		return nil, nil
+	case "video":
+		v = new(model.Video)
+	case "job":
+		v = new(model.Job)
+	case "member":
+		v = new(model.Member)
+	default:
+		return nil, fmt.Errorf("unknown apply result type %q", name)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// forwardApply sends the entry to the leader.
+func (n *Node) forwardApply(ctx context.Context, leader string, data []byte) (v any, err error, retry bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+leader+"/rpc/apply", bytes.NewReader(data))
+	if err != nil {
+		return nil, err, false
+	}
+	resp, err := n.rpc.Do(req)
+	if err != nil {
+		if errors.Is(err, transport.ErrDial) {
+			return nil, err, true
+		}
+		return nil, fmt.Errorf("forward to leader %s: outcome unknown: %w", leader, err), false
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
+		io.Copy(io.Discard, resp.Body)
+		return nil, fmt.Errorf("%s is not the leader", leader), true
+	default:
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("forward to leader %s: %s: %s", leader, resp.Status, bytes.TrimSpace(msg)), false
+	}
+	var ar applyResponse
+	if err := json.NewDecoder(resp.Body).Decode(&ar); err != nil {
+		return nil, fmt.Errorf("forward to leader %s: %w", leader, err), false
+	}
+	if ar.Error != nil && ar.Error.Kind == "internal" {
+		return nil, fmt.Errorf("leader %s: %s", leader, ar.Error.Message), false
+	}
+	v, err = decodeValue(ar.Type, ar.Value)
+	if err != nil {
+		return nil, err, false
+	}
+	// Read-your-writes on this node: wait (briefly) until it applied the
+	// entry too. If it cannot in time the write still happened; say so.
+	if err := n.waitApplied(ctx, ar.Index); err != nil {
+		n.log.Warn("a forwarded write is not applied here yet", "index", ar.Index, "error", err)
+	}
+	return v, decodeError(ar.Error), false
+}
+
+// ConsistentRead makes this node's next local reads linearizable: it
+// confirms the leader still leads and waits until this node has applied
+// everything the leader had committed when asked (leader check plus
+// barrier, through the leader when this node follows).
+func (n *Node) ConsistentRead(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, n.cfg.ApplyTimeout)
+		defer cancel()
+	}
+	for {
+		var idx uint64
+		var err error
+		retry := false
+		if n.c().raft.State() == raft.Leader {
+			idx, err = n.barrier(ctx)
+			retry = errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost)
+		} else if addr, _ := n.c().raft.LeaderWithID(); addr != "" && n.rpc != nil {
+			idx, err = n.remoteBarrier(ctx, string(addr))
+			retry = err != nil
+		} else {
+			err, retry = ErrNotLeader, true
+		}
+		if err == nil {
+			return n.waitApplied(ctx, idx)
+		}
+		if !retry {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("consistent read: %w (%v)", ErrNotLeader, err)
+		case <-time.After(retryPause):
+		}
+	}
+}
+
+// barrier confirms leadership and waits for the FSM to catch up with every
+// entry before it; it returns the index a reader must have applied: the
+// FSM's applied index once the barrier is through, which covers every
+// write acknowledged before the read began. (Not the barrier's own index:
+// barriers never reach the FSM, and a follower learns that one is
+// committed only with the leader's next append.)
+func (n *Node) barrier(ctx context.Context) (uint64, error) {
+	dl, _ := ctx.Deadline()
+	c := n.c()
+	if err := c.raft.VerifyLeader().Error(); err != nil {
+		return 0, err
+	}
+	if err := c.raft.Barrier(time.Until(dl)).Error(); err != nil {
+		return 0, err
+	}
+	return c.fsm.Applied(), nil
+}
+
+func (n *Node) remoteBarrier(ctx context.Context, leader string) (uint64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+leader+"/rpc/barrier", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := n.rpc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("barrier on %s: %s", leader, resp.Status)
+	}
+	var out struct {
+		Index uint64 `json:"index"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return 0, err
+	}
+	return out.Index, nil
+}
+
+// waitApplied polls until this node's store holds entry idx (the FSM's
+// applied index: Raft's runs ahead of what the store holds).
+func (n *Node) waitApplied(ctx context.Context, idx uint64) error {
+	for n.c().fsm.Applied() < idx {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting to apply index %d (at %d): %w", idx, n.c().fsm.Applied(), ctx.Err())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package fsm
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/stratavideo/strata/cluster/index"
+	"github.com/stratavideo/strata/cluster/model"
+)
+
+// indexer feeds the search index off the apply path. A Bleve batch costs
+// milliseconds of CPU whether it holds one document or a hundred, and every
+// node indexes every write, so applying it inside every Raft apply made it
+// the most expensive step of every write. Changes are queued instead,
+// coalesced by video (the latest wins), and committed by one goroutine at
+// most every linger: writes arriving together share one batch. Search lags
+// the store by about linger plus one batch, well inside the promise that an
+// edit shows in results within a second.
+type indexer struct {
+	ix     *index.Index
+	log    *slog.Logger
+	linger time.Duration
+
+	// commitMu is held while a batch is written, and by replace, so a
+	// rebuild never runs beside a commit of older changes.
+	commitMu sync.Mutex
+
+	mu   sync.Mutex
+	cond *sync.Cond
+	// pending are changes not yet in Bleve; nil deletes.
+	pending map[string]*model.Video
+	// target is the log index the pending changes bring the index to;
+	// indexed is the one Bleve reflects; written is the one recorded in
+	// Bleve itself (it lags indexed when batches had nothing to index).
+	target, indexed, written uint64
+	// epoch changes when a restore replaces everything, so a batch taken
+	// before it is dropped rather than written over the rebuilt index.
+	epoch  uint64
+	closed bool
+	done   chan struct{}
+}
+
+// defaultLinger is how long the first queued change waits for company.
+const defaultLinger = 50 * time.Millisecond
+
+func newIndexer(ix *index.Index, log *slog.Logger, indexed uint64) *indexer {
+	x := &indexer{ix: ix, log: log, linger: defaultLinger, pending: map[string]*model.Video{},
+		target: indexed, indexed: indexed, written: indexed, done: make(chan struct{})}
+	x.cond = sync.NewCond(&x.mu)
+	go x.run()
+	return x
+}
+
+// add queues the changes of the entries up to idx.
+func (x *indexer) add(changes func(fn func(id string, v *model.Video)), idx uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := 0
+	changes(func(id string, v *model.Video) {
+		x.pending[id] = v
+		n++
+	})
+	if idx > x.target {
+		x.target = idx
+	}
+	if len(x.pending) == 0 {
+		// Nothing to write: the index already reflects these entries.
+		x.indexed = x.target
+	}
+	x.cond.Broadcast()
+}
+
+func (x *indexer) run() {
+	defer close(x.done)
+	for {
+		x.mu.Lock()
+		for len(x.pending) == 0 && !x.closed {
+			x.cond.Wait()
+		}
+		if len(x.pending) == 0 && x.closed {
+			x.mu.Unlock()
+			return
+		}
+		if !x.closed && x.linger > 0 {
+			// Let the writes that come with this one join its batch.
+			x.mu.Unlock()
+			time.Sleep(x.linger) // a deliberate delay that batches writes, not a wait for a condition
+			x.mu.Lock()
+		}
+		batch, target, epoch := x.pending, x.target, x.epoch
+		x.pending = map[string]*model.Video{}
+		x.mu.Unlock()
+
+		x.commitMu.Lock()
+		var err error
+		x.mu.Lock()
+		current := epoch == x.epoch
+		x.mu.Unlock()
+		if current {
+			err = x.commit(batch, target)
+		}
+		x.commitMu.Unlock()
+
+		x.mu.Lock()
+		if epoch == x.epoch {
+			if err != nil {
+				// The store holds the truth; a stale index is rebuilt at the
+				// next start, because its recorded index lags the store's.
+				x.log.Error("search index update failed; it will be rebuilt on restart", "index", target, "error", err)
+			}
+			x.indexed, x.written = max(x.indexed, target), target
+		}
+		x.cond.Broadcast()
+		x.mu.Unlock()
+	}
+}
+
+func (x *indexer) commit(batch map[string]*model.Video, target uint64) error {
+	b := x.ix.NewBatch()
+	for id, v := range batch {
+		b.Put(id, v)
+	}
+	return x.ix.Commit(b, target)
+}
+
+// replace runs rebuild, which makes the index reflect the store at
+// indexed, with no commit running beside it, and forgets the queued
+// changes it covers.
+func (x *indexer) replace(rebuild func() error, indexed uint64) error {
+	x.commitMu.Lock()
+	defer x.commitMu.Unlock()
+	x.mu.Lock()
+	x.epoch++
+	x.pending = map[string]*model.Video{}
+	x.mu.Unlock()
+	err := rebuild()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.target, x.indexed, x.written = indexed, indexed, indexed
+	x.cond.Broadcast()
+	return err
+}
+
+// wait blocks until the index reflects every entry up to idx.
+func (x *indexer) wait(ctx context.Context, idx uint64) error {
+	stop := context.AfterFunc(ctx, func() {
+		x.mu.Lock()
+		x.cond.Broadcast()
+		x.mu.Unlock()
+	})
+	defer stop()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for x.indexed < idx {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("search index at %d, waiting for %d: %w", x.indexed, idx, err)
+		}
+		x.cond.Wait()
+	}
+	return nil
+}
+
+// close writes what is queued, records the indexed log index in Bleve (so
+// a clean restart need not rebuild), and stops.
+func (x *indexer) close() {
+	x.mu.Lock()
+	x.closed = true
+	x.cond.Broadcast()
+	x.mu.Unlock()
+	<-x.done
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.written < x.indexed {
+		if err := x.ix.Commit(x.ix.NewBatch(), x.indexed); err != nil {
+			x.log.Warn("recording the search index position", "error", err)
+		}
+		x.written = x.indexed
+	}
+}
