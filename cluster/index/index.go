@@ -1,9 +1,17 @@
 // Package index is the node-local Bleve search index over videos.
 //
-// Every node keeps its own index, fed by the FSM in the same apply that
-// writes bbolt, so search never waits on another machine. The index records
-// the last applied Raft index beside the documents (in the same Bleve batch);
+// Every node keeps its own index, fed by the FSM from the log it applies to
+// bbolt, so search never waits on another machine. The index records the
+// last applied Raft index beside the documents (in the same Bleve batch);
 // a node whose index and store disagree on it rebuilds the index from bbolt.
+//
+// A batch is searchable as soon as Commit returns, but reaches the disk a
+// moment later, off the apply path: waiting for Bleve's fsync in every
+// apply made it the slowest step of every write in the cluster, and the
+// store (fsynced itself) already holds the truth. After a crash the index
+// on disk is an older consistent state, its applied index lags the store's,
+// and the node rebuilds it; Close waits for the last batch, so a clean
+// restart needs no rebuild.
 package index
 
 import (
@@ -11,14 +19,29 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
 
 	"github.com/stratavideo/strata/cluster/model"
 )
 
-var keyApplied = []byte("strata_applied")
+// closeWait bounds how long Close waits for the last batch to reach the
+// disk. Past it the index is closed anyway and rebuilt at the next start.
+const closeWait = 30 * time.Second
+
+// rebuildBatch is how many videos a rebuild indexes per Bleve batch.
+// Bigger batches mean fewer segments to merge; 2000 short records are a
+// few megabytes of memory.
+const rebuildBatch = 2000
+
+var (
+	keyApplied = []byte("strata_applied")
+	keyMapping = []byte("strata_mapping")
+)
 
 // Index is safe for concurrent use; Rebuild swaps the underlying Bleve index
 // while searches go on.
@@ -27,35 +50,116 @@ type Index struct {
 
 	mu  sync.RWMutex
 	idx bleve.Index
+	an  analyzers
+
+	// pending hears when the last committed batch is on disk.
+	pmu     sync.Mutex
+	pending chan error
 }
 
 // Open opens the index in dir, creating it if missing. A directory that is
-// not a readable index (a crash mid-creation, a format change) is replaced by
-// an empty one, whose applied index of 0 makes the caller rebuild it.
+// not a readable index (a crash mid-creation, a format change) or that was
+// built with another mapping version is replaced by an empty one, whose
+// applied index of 0 makes the caller rebuild it from the store.
 func Open(dir string) (*Index, error) {
-	idx, err := bleve.Open(dir)
+	idx, err := bleve.OpenUsing(dir, runtimeConfig())
+	if err == nil {
+		if v, gerr := idx.GetInternal(keyMapping); gerr != nil || string(v) != mappingVersion {
+			idx.Close()
+			err = fmt.Errorf("index mapping version %q, want %q (read: %v)", v, mappingVersion, gerr)
+		}
+	}
+	if stale, _ := filepath.Glob(dir + ".rebuild*"); len(stale) > 0 {
+		for _, d := range stale {
+			os.RemoveAll(d) // left by a crash mid-rebuild
+		}
+	}
 	if err != nil {
 		if rmErr := os.RemoveAll(dir); rmErr != nil {
 			return nil, fmt.Errorf("open index %s: %w (and removing it: %v)", dir, err, rmErr)
 		}
-		idx, err = bleve.New(dir, newMapping())
-		if err != nil {
-			return nil, fmt.Errorf("create index %s: %w", dir, err)
+		if idx, err = create(dir); err != nil {
+			return nil, err
 		}
 	}
-	return &Index{dir: dir, idx: idx}, nil
+	an, err := analyzersOf(idx)
+	if err != nil {
+		idx.Close()
+		return nil, err
+	}
+	return &Index{dir: dir, idx: idx, an: an}, nil
+}
+
+// runtimeConfig makes Bleve return from a batch once it is searchable,
+// before it is on disk; whoever needs it on disk waits for the batch's
+// persisted callback (see the package comment). It is a new map each time
+// because Bleve writes into it.
+func runtimeConfig() map[string]any {
+	return map[string]any{
+		"unsafe_batch": true,
+	}
+}
+
+// create makes an empty index with the current mapping in dir.
+func create(dir string) (bleve.Index, error) {
+	m, err := newMapping()
+	if err != nil {
+		return nil, err
+	}
+	idx, err := bleve.NewUsing(dir, m, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, runtimeConfig())
+	if err != nil {
+		return nil, fmt.Errorf("create index %s: %w", dir, err)
+	}
+	if err := idx.SetInternal(keyMapping, []byte(mappingVersion)); err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("create index %s: %w", dir, err)
+	}
+	return idx, nil
+}
+
+// analyzersOf takes the analyzers from the index's own mapping, so queries
+// are analysed as the documents on disk were.
+func analyzersOf(idx bleve.Index) (analyzers, error) {
+	im, ok := idx.Mapping().(*mapping.IndexMappingImpl)
+	if !ok {
+		return analyzers{}, fmt.Errorf("index mapping is a %T", idx.Mapping())
+	}
+	an := analyzers{stemmed: im.AnalyzerNamed(anStemmed), plain: im.AnalyzerNamed(anPlain)}
+	if an.stemmed == nil || an.plain == nil {
+		return analyzers{}, errors.New("index mapping lacks the strata analyzers")
+	}
+	an.stemmedAt, an.plainAt = onOriginal(an.stemmed), onOriginal(an.plain)
+	return an, nil
 }
 
 // Close closes the index.
+// Close waits (up to closeWait) for the last committed batch to reach the
+// disk, then closes the index.
 func (x *Index) Close() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.idx == nil {
 		return nil
 	}
-	err := x.idx.Close()
+	err := x.waitPersisted()
+	err = errors.Join(err, x.idx.Close())
 	x.idx = nil
 	return err
+}
+
+// waitPersisted waits for the last committed batch to be on disk.
+func (x *Index) waitPersisted() error {
+	x.pmu.Lock()
+	ch := x.pending
+	x.pending = nil
+	x.pmu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	if err := waitFor(ch); err != nil {
+		return fmt.Errorf("%w; it will be rebuilt at the next start", err)
+	}
+	return nil
 }
 
 // Applied is the Raft index the documents reflect.
@@ -100,7 +204,7 @@ func (b *Batch) Put(id string, v *model.Video) {
 		b.b.Delete(id)
 		return
 	}
-	if err := b.b.Index(id, toDoc(v)); err != nil {
+	if err := b.b.Index(id, Document(v)); err != nil {
 		b.err = fmt.Errorf("index video %s: %w", id, err)
 	}
 }
@@ -111,6 +215,8 @@ func (x *Index) Commit(b *Batch, applied uint64) error {
 		return b.err
 	}
 	b.b.SetInternal(keyApplied, binary.BigEndian.AppendUint64(nil, applied))
+	persisted := make(chan error, 1)
+	b.b.SetPersistedCallback(func(err error) { persisted <- err })
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if x.idx == nil {
@@ -119,6 +225,11 @@ func (x *Index) Commit(b *Batch, applied uint64) error {
 	if err := x.idx.Batch(b.b); err != nil {
 		return fmt.Errorf("index batch: %w", err)
 	}
+	// Bleve writes batches to disk in order, so the last one being there
+	// means they all are.
+	x.pmu.Lock()
+	x.pending = persisted
+	x.pmu.Unlock()
 	return nil
 }
 
@@ -126,48 +237,25 @@ func (x *Index) Commit(b *Batch, applied uint64) error {
 // argument once per video. Searches keep using the old index until the new
 // one is complete.
 func (x *Index) Rebuild(each func(fn func(*model.Video) error) error, applied uint64) error {
-	tmpDir := x.dir + ".rebuild"
-	if err := os.RemoveAll(tmpDir); err != nil {
+	// A folder of its own for each rebuild, beside the index, so that two
+	// rebuilds can never write into each other's files.
+	tmpRoot, err := os.MkdirTemp(filepath.Dir(x.dir), filepath.Base(x.dir)+rebuildSuffix)
+	if err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
-	fresh, err := bleve.New(tmpDir, newMapping())
-	if err != nil {
-		return fmt.Errorf("rebuild: create: %w", err)
-	}
-	const batchSize = 500
-	batch := fresh.NewBatch()
-	flush := func() error {
-		if batch.Size() == 0 {
-			return nil
-		}
-		err := fresh.Batch(batch)
-		batch.Reset()
-		return err
-	}
-	err = each(func(v *model.Video) error {
-		if err := batch.Index(v.ID, toDoc(v)); err != nil {
-			return err
-		}
-		if batch.Size() >= batchSize {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		batch.SetInternal(keyApplied, binary.BigEndian.AppendUint64(nil, applied))
-		err = fresh.Batch(batch)
-	}
-	if closeErr := fresh.Close(); err == nil {
-		err = closeErr
-	}
-	if err != nil {
-		os.RemoveAll(tmpDir)
+	defer os.RemoveAll(tmpRoot)
+	tmpDir := filepath.Join(tmpRoot, "index")
+	if err := build(tmpDir, each, applied); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.idx != nil {
+		// What the old index has not yet written no longer matters.
+		x.pmu.Lock()
+		x.pending = nil
+		x.pmu.Unlock()
 		if err := x.idx.Close(); err != nil {
 			return fmt.Errorf("rebuild: close old index: %w", err)
 		}
@@ -179,12 +267,68 @@ func (x *Index) Rebuild(each func(fn func(*model.Video) error) error, applied ui
 	if err := os.Rename(tmpDir, x.dir); err != nil {
 		return fmt.Errorf("rebuild: swap: %w", err)
 	}
-	idx, err := bleve.Open(x.dir)
+	idx, err := bleve.OpenUsing(x.dir, runtimeConfig())
 	if err != nil {
 		return fmt.Errorf("rebuild: reopen: %w", err)
 	}
-	x.idx = idx
+	an, err := analyzersOf(idx)
+	if err != nil {
+		idx.Close()
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	x.idx, x.an = idx, an
 	return nil
+}
+
+// rebuildSuffix names the folders of rebuilds in progress; Open removes
+// those a crash left.
+const rebuildSuffix = ".rebuild-"
+
+// build writes a complete index of each's videos in dir, closed and on
+// disk when it returns.
+func build(dir string, each func(fn func(*model.Video) error) error, applied uint64) error {
+	fresh, err := create(dir)
+	if err != nil {
+		return err
+	}
+	batch := fresh.NewBatch()
+	err = each(func(v *model.Video) error {
+		if err := batch.Index(v.ID, Document(v)); err != nil {
+			return err
+		}
+		if batch.Size() < rebuildBatch {
+			return nil
+		}
+		err := fresh.Batch(batch)
+		batch.Reset()
+		return err
+	})
+	if err == nil {
+		// The batches before this one are on disk when it is.
+		batch.SetInternal(keyApplied, binary.BigEndian.AppendUint64(nil, applied))
+		persisted := make(chan error, 1)
+		batch.SetPersistedCallback(func(err error) { persisted <- err })
+		if err = fresh.Batch(batch); err == nil {
+			err = waitFor(persisted)
+		}
+	}
+	return errors.Join(err, fresh.Close())
+}
+
+// waitFor waits (up to closeWait) for a batch's persisted callback. Bleve
+// retries a failed write to disk without end, so the wait is bounded.
+func waitFor(persisted <-chan error) error {
+	timer := time.NewTimer(closeWait)
+	defer timer.Stop()
+	select {
+	case err := <-persisted:
+		if err != nil {
+			return fmt.Errorf("write the index to disk: %w", err)
+		}
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("the index was not written to disk within %s", closeWait)
+	}
 }
 
 // Count is the number of documents, for tests and status.

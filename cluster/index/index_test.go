@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -59,7 +60,7 @@ func TestSearchVisibilityTyposAndRebuild(t *testing.T) {
 	}{
 		"anonymous sees ready public only": {Query{Text: "valorant"}, []string{"pub", "tag"}},
 		"owner sees own private":           {Query{Text: "valorant", Viewer: "bob"}, []string{"prv", "pub", "tag"}},
-		"typo in a long word":              {Query{Text: "valrant"}, []string{"pub"}},
+		"typo in a long word":              {Query{Text: "valrant"}, []string{"pub", "tag"}},
 		"admin sees all":                   {Query{Text: "valorant", All: true}, []string{"proc", "prv", "pub", "tag", "unl"}},
 		"empty query lists public":         {Query{}, []string{"pub", "tag"}},
 	} {
@@ -92,5 +93,69 @@ func TestSearchVisibilityTyposAndRebuild(t *testing.T) {
 	}
 	if n, _ := x.Applied(); n != 9 {
 		t.Fatalf("applied after rebuild = %d", n)
+	}
+}
+
+// TestCloseWritesEverything: batches return before they are on disk, and
+// Close waits for them, so a reopened index holds the last one and needs
+// no rebuild.
+func TestCloseWritesEverything(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "index")
+	x, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		b := x.NewBatch()
+		b.Put(fmt.Sprint("v", i), &model.Video{ID: fmt.Sprint("v", i), Title: "Batch", Visibility: model.Public, Status: model.StatusReady})
+		if err := x.Commit(b, uint64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	x, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if a, err := x.Applied(); err != nil || a != n {
+		t.Fatalf("applied after reopen = %d, %v; want %d", a, err, n)
+	}
+	if c, _ := x.Count(); c != n {
+		t.Fatalf("%d documents after reopen, want %d", c, n)
+	}
+}
+
+// TestOtherMappingIsRebuilt: an index written with another mapping version
+// opens empty, with applied index 0, so the node rebuilds it.
+func TestOtherMappingIsRebuilt(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "index")
+	x, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, x, 5, &model.Video{ID: "a", Title: "A"})
+	x.mu.RLock()
+	err = x.idx.SetInternal(keyMapping, []byte("0"))
+	x.mu.RUnlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	x, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if a, _ := x.Applied(); a != 0 {
+		t.Fatalf("applied = %d, want 0 (rebuild)", a)
+	}
+	if c, _ := x.Count(); c != 0 {
+		t.Fatalf("%d documents kept from another mapping", c)
 	}
 }

@@ -1,0 +1,51 @@
+package index
+
+import (
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+)
+
+// Related videos are a more-like-this query: the source video's title words
+// and tags, each a reason to match, scored by Bleve's TF-IDF, so a shared
+// rare word ("carbonara") counts for more than a shared common one
+// ("video"), and a video sharing more of them ranks higher. A shared tag
+// weighs most: tags are the owner's own statement of what the video is.
+const (
+	likeBoostTag      = 2.5
+	likeBoostTitle    = 2.0
+	likeBoostTagWords = 1.0
+	likeBoostDesc     = 0.3
+	maxLikeClauses    = 32
+)
+
+// likeQuery finds videos like l, never l itself.
+func likeQuery(an analyzers, l Like) query.Query {
+	var should []query.Query
+	seen := map[string]bool{}
+	for _, t := range normalizeTags(l.Tags) {
+		if len(should) >= maxLikeClauses {
+			break
+		}
+		should = append(should, termQ(fTag, t, likeBoostTag))
+	}
+	for _, w := range analyzeWords(an, l.Title) {
+		if w.stem == "" || seen[w.stem] || len(should) >= maxLikeClauses {
+			continue
+		}
+		seen[w.stem] = true
+		should = append(should, bleve.NewDisjunctionQuery(
+			termQ(fTitle, w.stem, likeBoostTitle),
+			termQ(fTags, w.stem, likeBoostTagWords),
+			termQ(fDescription, w.stem, likeBoostDesc),
+		))
+	}
+	if len(should) == 0 {
+		return bleve.NewMatchNoneQuery()
+	}
+	b := bleve.NewBooleanQuery()
+	b.AddMust(bleve.NewDisjunctionQuery(should...))
+	if l.ID != "" {
+		b.AddMustNot(bleve.NewDocIDQuery([]string{l.ID}))
+	}
+	return b
+}
