@@ -13,7 +13,7 @@ import (
 // global option:
 //
 //	origin {
-//	    workers        <n>
+//	    workers        <n>          # 0: take uploads, leave transcoding to other origins
 //	    max_upload     <size>       # e.g. 8GiB
 //	    raw_store      <bucket-url> # file:///…, s3://bucket?…
 //	    media_store    <bucket-url>
@@ -23,6 +23,7 @@ import (
 //	    segment        <duration>   # CMAF segment length, whole seconds
 //	    max_attempts   <n>
 //	    lease          <duration>
+//	    replicas       <n>          # copies of each video on local-disk origins
 //	}
 func (o *Origin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the role name
@@ -39,15 +40,18 @@ func (o *Origin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.ArgErr()
 		}
 		switch opt {
-		case "workers", "max_attempts":
+		case "workers", "max_attempts", "replicas":
 			n, err := strconv.Atoi(val)
-			if err != nil || n < 1 {
+			if err != nil || n < 0 || (n == 0 && opt != "workers") {
 				return d.Errf("%s: want a positive whole number, got %q", opt, val)
 			}
-			if opt == "workers" {
-				o.Workers = n
-			} else {
+			switch opt {
+			case "workers":
+				o.Workers = &n
+			case "max_attempts":
 				o.MaxAttempts = n
+			default:
+				o.Replicas = n
 			}
 		case "max_upload":
 			n, err := humanize.ParseBytes(val)

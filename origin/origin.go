@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,8 +21,10 @@ import (
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/fsm"
+	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/origin/blobstore"
 	"github.com/stratavideo/strata/origin/process"
+	"github.com/stratavideo/strata/origin/replica"
 	"github.com/stratavideo/strata/origin/transcode"
 	"github.com/stratavideo/strata/origin/upload"
 	"github.com/stratavideo/strata/origin/worker"
@@ -37,8 +40,9 @@ var ErrNotStarted = errors.New("the origin role is not running")
 // Origin is the strata.roles.origin module.
 type Origin struct {
 	// Workers is the number of transcodes run at once. Default 1: one
-	// ffmpeg already uses every core.
-	Workers int `json:"workers,omitempty"`
+	// ffmpeg already uses every core. 0 makes an origin that takes uploads
+	// and serves media but leaves transcoding to the others.
+	Workers *int `json:"workers,omitempty"`
 	// MaxUploadBytes is the largest upload accepted. Default 8 GiB.
 	MaxUploadBytes int64 `json:"max_upload_bytes,omitempty"`
 	// RawStore and MediaStore are gocloud.dev/blob bucket URLs. Default:
@@ -56,6 +60,10 @@ type Origin struct {
 	MaxAttempts int `json:"max_attempts,omitempty"`
 	// Lease is how long a claimed job is held without renewal. Default 30s.
 	Lease caddy.Duration `json:"lease,omitempty"`
+	// Replicas is how many origins keep a copy of each video's blobs when
+	// the stores are local folders (default 2, once there are 2 origins).
+	// Object storage is shared by every origin and needs no copies.
+	Replicas int `json:"replicas,omitempty"`
 
 	log     *slog.Logger
 	metrics *metrics
@@ -69,6 +77,7 @@ type running struct {
 	media    *blob.Bucket
 	uploads  *upload.Handler
 	pool     *worker.Pool
+	replicas *replica.Set
 	unlisten func()
 }
 
@@ -83,14 +92,18 @@ func (*Origin) CaddyModule() caddy.ModuleInfo {
 // Provision sets defaults.
 func (o *Origin) Provision(ctx caddy.Context) error {
 	o.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
-	if o.Workers <= 0 {
-		o.Workers = 1
+	if o.Workers == nil {
+		one := 1
+		o.Workers = &one
 	}
 	if o.MaxUploadBytes <= 0 {
 		o.MaxUploadBytes = upload.DefaultMaxSize
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 2
 	}
 	if o.Lease <= 0 {
 		o.Lease = caddy.Duration(30 * time.Second)
@@ -148,7 +161,15 @@ func (o *Origin) Start(n *cluster.Node) (err error) {
 	if r.media, err = openStore(ctx, o.MediaStore, filepath.Join(dataDir, "blobs", "media")); err != nil {
 		return err
 	}
+	r.replicas = replica.New(replica.Config{
+		Buckets:  map[string]*blob.Bucket{model.KindRaw: r.raw, model.KindMedia: r.media},
+		Shared:   isShared(o.RawStore) && isShared(o.MediaStore),
+		Replicas: o.Replicas,
+		Logger:   o.log.With("part", "replica"),
+	}, n)
+	r.replicas.Start()
 	r.uploads, err = upload.New(upload.Config{
+		Self:        n.ID(),
 		Dir:         filepath.Join(dataDir, "uploads"),
 		MaxSize:     o.MaxUploadBytes,
 		MaxAttempts: o.MaxAttempts,
@@ -168,11 +189,11 @@ func (o *Origin) Start(n *cluster.Node) (err error) {
 		return fmt.Errorf("scratch: %w", err)
 	}
 	proc := &process.Processor{
-		Raw: r.raw, Media: r.media, Cluster: n, Transcode: o.TranscodeConfig(),
+		Self: n.ID(), Sources: r.replicas, Media: r.media, Cluster: n, Transcode: o.TranscodeConfig(),
 		Scratch: scratch, Now: time.Now, Logger: o.log.With("part", "process"),
 	}
 	wc := worker.DefaultConfig(n.ID())
-	wc.Size = o.Workers
+	wc.Size = *o.Workers
 	wc.Lease = time.Duration(o.Lease)
 	wc.Logger = o.log.With("part", "worker")
 	wc.OnResult = o.metrics.jobResult
@@ -181,15 +202,25 @@ func (o *Origin) Start(n *cluster.Node) (err error) {
 	} else if released > 0 {
 		o.log.Info("released jobs left by a previous run", "jobs", released)
 	}
-	r.pool = worker.Start(wc, n, proc.Run)
+	if wc.Size > 0 {
+		r.pool = worker.Start(wc, n, proc.Run)
+	}
 	r.unlisten = n.Listen(func(e fsm.Event) {
 		switch e.Command.(type) {
 		case *command.EnqueueJob, *command.RetryJob, *command.FailJob:
-			r.pool.Wake()
+			if r.pool != nil {
+				r.pool.Wake()
+			}
 		}
 	})
 	o.running.Store(r)
 	return nil
+}
+
+// isShared reports whether a store URL is object storage that every origin
+// reaches (anything but a local folder).
+func isShared(url string) bool {
+	return url != "" && !strings.HasPrefix(url, "file://")
 }
 
 func openStore(ctx context.Context, url, defaultDir string) (*blob.Bucket, error) {
@@ -219,6 +250,9 @@ func (r *running) close(log *slog.Logger) error {
 	if r.pool != nil {
 		r.pool.Stop()
 	}
+	if r.replicas != nil {
+		r.replicas.Stop()
+	}
 	if r.uploads != nil {
 		r.uploads.Close()
 	}
@@ -241,10 +275,11 @@ func (o *Origin) Ready() error {
 
 // Parts are the running role's pieces that handlers use.
 type Parts struct {
-	Node    *cluster.Node
-	Raw     *blob.Bucket
-	Media   *blob.Bucket
-	Uploads *upload.Handler
+	Node     *cluster.Node
+	Raw      *blob.Bucket
+	Media    *blob.Bucket
+	Uploads  *upload.Handler
+	Replicas *replica.Set
 }
 
 // Parts returns the running role's pieces, or ErrNotStarted.
@@ -253,7 +288,7 @@ func (o *Origin) Parts() (Parts, error) {
 	if r == nil {
 		return Parts{}, ErrNotStarted
 	}
-	return Parts{Node: r.node, Raw: r.raw, Media: r.media, Uploads: r.uploads}, nil
+	return Parts{Node: r.node, Raw: r.raw, Media: r.media, Uploads: r.uploads, Replicas: r.replicas}, nil
 }
 
 // FromApp finds the origin role of the config being provisioned.

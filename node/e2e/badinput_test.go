@@ -157,13 +157,7 @@ func TestAPIEditDeleteAndErrors(t *testing.T) {
 	if status, _ := patch(`{"visibility":"unlisted"}`); status != 200 {
 		t.Fatalf("unlist: %d", status)
 	}
-	var res struct {
-		Total int `json:"total"`
-	}
-	n.getJSON("/api/v1/search?q=zeppelin", &res)
-	if res.Total != 0 {
-		t.Fatalf("an unlisted video is in search results")
-	}
+	checkSearchEmpty(t, n, "zeppelin")
 	var v video
 	if status := n.getJSON("/api/v1/videos/"+id, &v); status != 200 {
 		t.Fatalf("unlisted video by id: %d", status)

@@ -41,20 +41,12 @@ func TestUploadTranscodeWatchSearchRestart(t *testing.T) {
 	up.patchOK(0, third)
 	// Chunk 2 breaks half-way: the server keeps what arrived and says so.
 	up.patchBroken(third, 2*third, third/2)
-	var off int
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		off = up.offset()
-		if off >= third || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
+	// The resume asks where the server stands and sends the rest of chunk
+	// 2, then chunk 3.
+	off := up.resume(2 * third)
 	if off < third || off > third+third/2 {
 		t.Fatalf("offset after the broken chunk = %d, want between %d and %d", off, third, third+third/2)
 	}
-	// The resume sends the rest of chunk 2, then chunk 3.
-	up.patchOK(off, 2*third)
 	up.patchOK(2*third, len(data))
 
 	id := up.id()
@@ -279,17 +271,43 @@ func checkMedia(t *testing.T, n *node, v video, duration float64) {
 	}
 }
 
+// checkSearch expects q to find exactly wantID. Search reflects a write
+// within a second of it (the index is fed off the write path), so it polls.
 func checkSearch(t *testing.T, n *node, q, wantID string) {
 	t.Helper()
 	var res struct {
 		Total int     `json:"total"`
 		Hits  []video `json:"hits"`
 	}
-	if status := n.getJSON("/api/v1/search?q="+url.QueryEscape(q), &res); status != 200 {
-		t.Fatalf("search %q: HTTP %d", q, status)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		status := n.getJSON("/api/v1/search?q="+url.QueryEscape(q), &res)
+		if status == 200 && res.Total == 1 && len(res.Hits) == 1 && res.Hits[0].ID == wantID {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("search %q: HTTP %d, %+v, want only %s", q, status, res, wantID)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval
 	}
-	if res.Total != 1 || len(res.Hits) != 1 || res.Hits[0].ID != wantID {
-		t.Fatalf("search %q = %+v, want only %s", q, res, wantID)
+}
+
+// checkSearchEmpty expects q to find nothing, within the same second.
+func checkSearchEmpty(t *testing.T, n *node, q string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		var res struct {
+			Total int `json:"total"`
+		}
+		n.getJSON("/api/v1/search?q="+url.QueryEscape(q), &res)
+		if res.Total == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("search %q still finds %d videos", q, res.Total)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval
 	}
 }
 

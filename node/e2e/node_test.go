@@ -86,10 +86,20 @@ func freePort(t *testing.T) int {
 // startNode runs `strata run` on dataDir and waits until /readyz says yes.
 func startNode(t *testing.T, dataDir string, extraEnv ...string) *node {
 	t.Helper()
-	port := freePort(t)
+	return startNodeConfig(t, dataDir, "", freePort(t), extraEnv...)
+}
+
+// startNodeConfig runs `strata run` with the Caddyfile at config (the
+// embedded one when ""), serving HTTP on port.
+func startNodeConfig(t *testing.T, dataDir, config string, port int, extraEnv ...string) *node {
+	t.Helper()
 	n := &node{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), dataDir: dataDir,
 		logs: &syncBuffer{}, exited: make(chan struct{})}
-	n.cmd = exec.Command(strataBin, "run")
+	args := []string{"run"}
+	if config != "" {
+		args = append(args, "--config", config, "--adapter", "caddyfile")
+	}
+	n.cmd = exec.Command(strataBin, args...)
 	n.cmd.Dir = t.TempDir()
 	n.cmd.Env = append(os.Environ(),
 		fmt.Sprintf("STRATA_ADDR=127.0.0.1:%d", port),

@@ -114,6 +114,30 @@ func (u *tusUpload) patchOK(from, to int) {
 	}
 }
 
+// resume sends the rest of the upload up to `to` from wherever the server
+// says it is, as a tus client does after a broken connection: a 409 means
+// the broken request was still being written when the offset was read, so
+// it asks again. It returns the offset it resumed from.
+func (u *tusUpload) resume(to int) int {
+	u.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		from := u.offset()
+		resp := u.patch(from, to, nil)
+		switch {
+		case resp.StatusCode == http.StatusNoContent:
+			if got := resp.Header.Get("Upload-Offset"); got != strconv.Itoa(to) {
+				u.t.Fatalf("tus PATCH %d-%d: Upload-Offset %s", from, to, got)
+			}
+			return from
+		case resp.StatusCode == http.StatusConflict && time.Now().Before(deadline):
+			time.Sleep(50 * time.Millisecond) // poll interval
+		default:
+			u.t.Fatalf("tus PATCH %d-%d: %d", from, to, resp.StatusCode)
+		}
+	}
+}
+
 // patchBroken announces data[from:to] but sends only part of it, then drops
 // the connection, as a phone losing its network does.
 func (u *tusUpload) patchBroken(from, to, sent int) {

@@ -23,9 +23,11 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// Handler serves /api/v1/.
+// Handler serves /api/v1/. Reads and writes work on any node (writes are
+// forwarded to the leader); uploads need the node's origin role.
 type Handler struct {
-	origin *origin.Origin
+	app    *cluster.App
+	origin *origin.Origin // nil on a node without the origin role
 	log    *slog.Logger
 	mux    *http.ServeMux
 }
@@ -41,11 +43,12 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision finds the node's origin role and builds the routes.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
-	o, err := origin.FromApp(ctx)
+	app, err := cluster.FromContext(ctx)
 	if err != nil {
 		return err
 	}
-	h.origin = o
+	h.app = app
+	h.origin, _ = app.Role("origin").(*origin.Origin)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/uploads/", h.uploads)
 	mux.HandleFunc("GET /api/v1/videos", h.listVideos)
@@ -53,6 +56,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	mux.HandleFunc("PATCH /api/v1/videos/{id}", h.patchVideo)
 	mux.HandleFunc("DELETE /api/v1/videos/{id}", h.deleteVideo)
 	mux.HandleFunc("GET /api/v1/search", h.search)
+	mux.HandleFunc("GET /api/v1/search/suggest", h.suggest)
+	mux.HandleFunc("GET /api/v1/videos/trending", h.trending)
+	mux.HandleFunc("GET /api/v1/videos/{id}/related", h.related)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -69,8 +75,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	return nil
 }
 
-// parts returns the running origin, or answers 503.
+// parts returns the running origin's pieces (only the node on a node
+// without the origin role), or answers 503.
 func (h *Handler) parts(w http.ResponseWriter) (origin.Parts, bool) {
+	if h.origin == nil {
+		return origin.Parts{Node: h.app.Node()}, true
+	}
 	p, err := h.origin.Parts()
 	if err != nil {
 		httperr.Unavailable(w, "the node is starting; try again in a moment")
@@ -82,6 +92,10 @@ func (h *Handler) parts(w http.ResponseWriter) (origin.Parts, bool) {
 func (h *Handler) uploads(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.parts(w)
 	if !ok {
+		return
+	}
+	if p.Uploads == nil {
+		httperr.Write(w, http.StatusNotFound, "no_uploads", "this node takes no uploads; send them to an origin")
 		return
 	}
 	p.Uploads.ServeHTTP(w, r)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,11 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/stratavideo/strata/cluster/command"
-	"github.com/stratavideo/strata/cluster/index"
 	"github.com/stratavideo/strata/cluster/model"
-	"github.com/stratavideo/strata/origin/blobstore"
 	"github.com/stratavideo/strata/origin/httperr"
-	"github.com/stratavideo/strata/origin/process"
 	"github.com/stratavideo/strata/origin/upload"
 )
 
@@ -64,10 +60,20 @@ func (h *Handler) listVideos(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"videos": out, "next_cursor": next})
 }
 
+// getVideo: GET /api/v1/videos/{id}. Reads are local to the node; with
+// ?consistent=1 the node first makes sure it has applied everything the
+// leader had committed (a linearizable read), for callers that must see the
+// latest state.
 func (h *Handler) getVideo(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.parts(w)
 	if !ok {
 		return
+	}
+	if consistent(r) {
+		if err := p.Node.ConsistentRead(r.Context()); err != nil {
+			h.writeStoreError(w, err, "video")
+			return
+		}
 	}
 	v, err := p.Node.Video(r.PathValue("id"))
 	if err == nil && !visibleByID(v) {
@@ -164,74 +170,21 @@ func (h *Handler) deleteVideo(w http.ResponseWriter, r *http.Request) {
 		httperr.NotFound(w, "video")
 		return
 	}
+	// Every origin removes its own copies of the files when it applies the
+	// delete (origin/replica), so nothing is left on a node that was not
+	// asked.
 	if _, err := p.Node.Apply(r.Context(), &command.DeleteVideo{Stamp: command.Stamp{At: time.Now().UTC()}, ID: id}); err != nil {
 		h.writeStoreError(w, err, "video")
 		return
 	}
-	// The record is gone, so nothing links to the files any more; removing
-	// them is cleanup that must not depend on the client waiting.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Minute)
-	defer cancel()
-	if err := blobstore.Delete(ctx, p.Raw, upload.RawKey(id)); err != nil {
-		h.log.Warn("delete raw upload", "video_id", id, "error", err)
-	}
-	if err := blobstore.DeletePrefix(ctx, p.Media, process.MediaPrefix(id)); err != nil {
-		h.log.Warn("delete media", "video_id", id, "error", err)
-	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// search: GET /api/v1/search?q=&limit=&offset= on this node's index.
-func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.parts(w)
-	if !ok {
-		return
+// consistent reports whether the caller asked for a linearizable read.
+func consistent(r *http.Request) bool {
+	switch r.URL.Query().Get("consistent") {
+	case "1", "true", "yes":
+		return true
 	}
-	limit, err := intParam(r, "limit", 20, 1, index.MaxLimit)
-	if err == nil {
-		var offset int
-		offset, err = intParam(r, "offset", 0, 0, 10000)
-		if err == nil {
-			h.runSearch(w, r, p.Node, limit, offset)
-			return
-		}
-	}
-	httperr.BadRequest(w, err.Error())
-}
-
-type searcher interface {
-	Search(ctx context.Context, q index.Query) (*index.Result, error)
-	Videos(ids []string) ([]*model.Video, error)
-}
-
-func (h *Handler) runSearch(w http.ResponseWriter, r *http.Request, s searcher, limit, offset int) {
-	q := r.URL.Query().Get("q")
-	if utf8.RuneCountInString(q) > 500 {
-		httperr.BadRequest(w, "the query is longer than 500 characters")
-		return
-	}
-	res, err := s.Search(r.Context(), index.Query{Text: q, Limit: limit, Offset: offset})
-	if err != nil {
-		h.writeStoreError(w, err, "search")
-		return
-	}
-	ids := make([]string, len(res.Hits))
-	scores := map[string]float64{}
-	for i, hit := range res.Hits {
-		ids[i] = hit.ID
-		scores[hit.ID] = hit.Score
-	}
-	vs, err := s.Videos(ids)
-	if err != nil {
-		h.writeStoreError(w, err, "search")
-		return
-	}
-	hits := make([]Video, 0, len(vs))
-	for _, v := range vs {
-		hv := view(v)
-		sc := scores[v.ID]
-		hv.Score = &sc
-		hits = append(hits, hv)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"query": q, "total": res.Total, "hits": hits, "limit": limit, "offset": offset})
+	return false
 }

@@ -92,7 +92,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	attrs, err := p.Media.Attributes(ctx, key)
 	if err != nil {
 		if blobstore.IsNotFound(err) {
-			httperr.NotFound(w, "media file")
+			// Another origin may hold the video's media.
+			h.setHeaders(w, key, file)
+			if !p.Replicas.Proxy(w, r, model.KindMedia, id, file) {
+				w.Header().Del("Content-Type")
+				httperr.NotFound(w, "media file")
+			}
 			return nil
 		}
 		h.log.Error("media attributes", "key", key, "error", err)
@@ -111,18 +116,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	defer rd.Close()
 
-	hdr := w.Header()
-	hdr.Set("Content-Type", blobstore.ContentType(key))
-	hdr.Set("Cache-Control", cacheControl(file))
-	hdr.Set("Access-Control-Allow-Origin", "*")
+	h.setHeaders(w, key, file)
 	if attrs.ETag != "" {
-		hdr.Set("ETag", attrs.ETag)
+		w.Header().Set("ETag", attrs.ETag)
 	}
-	hdr.Set("X-Content-Type-Options", "nosniff")
 	// ServeContent answers Range (single and multiple), If-Range,
 	// If-None-Match, If-Modified-Since and HEAD from the seekable reader.
 	http.ServeContent(w, r, file, attrs.ModTime, rd)
 	return nil
+}
+
+// setHeaders sets what every media answer carries.
+func (h *Handler) setHeaders(w http.ResponseWriter, key, file string) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", blobstore.ContentType(key))
+	hdr.Set("Cache-Control", cacheControl(file))
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	hdr.Set("X-Content-Type-Options", "nosniff")
 }
 
 // cacheControl: segments are immutable; everything else is revalidated.

@@ -16,9 +16,9 @@ import (
 
 	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/model"
+	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/origin/blobstore"
 	"github.com/stratavideo/strata/origin/transcode"
-	"github.com/stratavideo/strata/origin/upload"
 	"github.com/stratavideo/strata/origin/worker"
 )
 
@@ -27,11 +27,19 @@ type Applier interface {
 	Apply(ctx context.Context, c command.Command) (any, error)
 }
 
+// Sources fetch a video's raw upload, from this origin or one that holds it.
+type Sources interface {
+	Fetch(ctx context.Context, kind, videoID, file, dst string) error
+}
+
 // Processor runs transcode jobs.
 type Processor struct {
-	Raw, Media *blob.Bucket
-	Cluster    Applier
-	Transcode  transcode.Config
+	// Self is this origin's node ID, recorded as the media's holder.
+	Self      string
+	Sources   Sources
+	Media     *blob.Bucket
+	Cluster   Applier
+	Transcode transcode.Config
 	// Scratch is a local folder for the source copy and ffmpeg's output.
 	Scratch string
 	Now     func() time.Time
@@ -51,7 +59,7 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 	defer os.RemoveAll(dir)
 
 	src := filepath.Join(dir, "source")
-	if err := blobstore.GetFile(ctx, p.Raw, upload.RawKey(id), src); err != nil {
+	if err := p.Sources.Fetch(ctx, model.KindRaw, id, "", src); err != nil {
 		if blobstore.IsNotFound(err) {
 			return worker.Permanent(errors.New("the uploaded file is missing from storage"))
 		}
@@ -89,7 +97,13 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 		Stamp: command.Stamp{At: p.Now().UTC()}, ID: id,
 		DurationS: res.DurationS, Width: width, Height: height, HasAudio: res.HasAudio,
 		Renditions: renditions, Master: res.Master, DASH: res.DASH, Poster: res.Poster, Files: res.Files,
+		Holder: p.Self,
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		// Deleted while it was being processed: take the files back out.
+		_ = blobstore.DeletePrefix(context.WithoutCancel(ctx), p.Media, MediaPrefix(id))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("record ready video: %w", err)
 	}

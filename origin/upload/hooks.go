@@ -156,6 +156,7 @@ func (h *Handler) preFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 	_, err = h.cfg.Cluster.Apply(ctx, &command.CreateVideo{Stamp: command.Stamp{At: now}, Video: model.Video{
 		ID: id, Title: m.title, Description: m.description, Tags: m.tags,
 		Filename: m.filename, SizeBytes: info.Size, Visibility: model.Public,
+		RawHolders: holders(h.cfg.Self),
 	}})
 	if err != nil && !errors.Is(err, store.ErrExists) {
 		return tusd.HTTPResponse{}, fmt.Errorf("upload %s: create video: %w", id, err)
@@ -170,4 +171,11 @@ func (h *Handler) preFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 		h.cfg.OnFinish(info.Size)
 	}
 	return tusd.HTTPResponse{Header: tusd.HTTPHeader{"Strata-Video-Id": id}}, nil
+}
+
+func holders(self string) []string {
+	if self == "" {
+		return nil
+	}
+	return []string{self}
 }

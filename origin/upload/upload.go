@@ -39,6 +39,8 @@ type Applier interface {
 
 // Config sets up a Handler.
 type Config struct {
+	// Self is this origin's node ID, the first holder of every upload.
+	Self string
 	// Dir stages uploads in progress.
 	Dir string
 	// BasePath is the URL path the handler is mounted at, with a trailing slash.
