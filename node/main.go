@@ -14,6 +14,7 @@ import (
 
 	_ "github.com/stratavideo/strata/cluster"
 	_ "github.com/stratavideo/strata/cluster/health"
+	_ "github.com/stratavideo/strata/edge"
 	_ "github.com/stratavideo/strata/origin"
 	_ "github.com/stratavideo/strata/origin/api"
 	_ "github.com/stratavideo/strata/origin/media"

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// rangeHeader is the ranges case's request: 16 KB from inside a segment.
+const rangeHeader = "bytes=16384-32767"
+
+// runResult is one measured run.
+type runResult struct {
+	kind, peer string
+	round      int
+	rps        float64       // wrk cases
+	p99        time.Duration // wrk: request latency; coalesce: time to the whole body
+	p50, max   time.Duration // coalesce
+	cpuPerReq  time.Duration // server CPU (user+system) per request
+	originHits int           // origin requests during the run
+	note       string
+}
+
+func (r runResult) String() string {
+	switch r.kind {
+	case "coalesce":
+		return fmt.Sprintf("round %d  coalesce  %-12s origin fetches %d  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms%s",
+			r.round, r.peer, r.originHits, ms(r.p50), ms(r.p99), ms(r.max), r.note)
+	default:
+		return fmt.Sprintf("round %d  %-8s  %-12s %8.0f req/s  p99 %7.2f ms  server CPU %5.1f µs/req  origin fetches %d%s",
+			r.round, r.kind, r.peer, r.rps, ms(r.p99), float64(r.cpuPerReq.Nanoseconds())/1e3, r.originHits, r.note)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+
+// wrkScript cycles through the working set; the ranges case adds a Range
+// header to every request.
+func (b *bench) wrkScript(kind string) (string, error) {
+	var quoted []string
+	for _, p := range b.paths {
+		quoted = append(quoted, strconv.Quote(p))
+	}
+	headers := "{}"
+	if kind == "range" {
+		headers = `{["Range"] = "` + rangeHeader + `"}`
+	}
+	script := fmt.Sprintf(`local paths = {%s}
+local headers = %s
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1], headers)
+end
+`, strings.Join(quoted, ","), headers)
+	path := filepath.Join(b.work, "wrk-"+kind+".lua")
+	return path, os.WriteFile(path, []byte(script), 0o644)
+}
+
+// warm fetches the whole working set through p and checks the case's
+// answer once.
+func (b *bench) warm(p *peer, kind string) error {
+	client := &http.Client{Timeout: 30 * time.Second}
+	for i, path := range b.paths {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", p.port, path), nil)
+		if kind == "range" && i == 0 {
+			req.Header.Set("Range", rangeHeader)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if kind == "range" && i == 0 && !p.floor {
+			want, _ := os.ReadFile(filepath.Join(b.work, "content", path))
+			if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, want[16384:32768]) {
+				return fmt.Errorf("range answer: %d, %d bytes", resp.StatusCode, len(body))
+			}
+		}
+	}
+	return nil
+}
+
+var (
+	reRPS     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reP99     = regexp.MustCompile(`(?m)^\s+99%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
+	reSockErr = regexp.MustCompile(`Socket errors:.*`)
+)
+
+func (b *bench) wrkCase(ctx context.Context, p *peer, kind string, round int) (runResult, error) {
+	r := runResult{kind: kind, peer: p.name, round: round}
+	if err := b.warm(p, kind); err != nil {
+		return r, fmt.Errorf("warming: %w", err)
+	}
+	script, err := b.wrkScript(kind)
+	if err != nil {
+		return r, err
+	}
+	originBefore := b.originRequests()
+	cpuBefore := treeCPU(p.pid)
+	cmd := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(b.o.threads), "-c", strconv.Itoa(b.o.conns),
+		"-d", fmt.Sprintf("%ds", int(b.o.duration.Seconds())), "--latency", "-s", script,
+		fmt.Sprintf("http://127.0.0.1:%d", p.port))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return r, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	cpu := treeCPU(p.pid) - cpuBefore
+	r.originHits = b.originRequests() - originBefore
+	m := reRPS.FindSubmatch(out)
+	if m == nil {
+		return r, fmt.Errorf("no Requests/sec in wrk's output:\n%s", out)
+	}
+	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	if m := reP99.FindSubmatch(out); m != nil {
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(m[2])]
+		r.p99 = time.Duration(v * float64(unit))
+	}
+	if m := reNon2xx.FindSubmatch(out); m != nil {
+		r.note += " NON-2xx " + string(m[1])
+	}
+	if m := reSockErr.Find(out); m != nil {
+		r.note += " " + string(m)
+	}
+	if total := r.rps * b.o.duration.Seconds(); total > 0 {
+		r.cpuPerReq = time.Duration(float64(cpu) / total)
+	}
+	return r, nil
+}
+
+// coalesceCase sends o.waiters concurrent GETs for one object no peer has
+// seen, each on its own connection, and counts the slow origin's fetches.
+func (b *bench) coalesceCase(ctx context.Context, p *peer, round, slot int) (runResult, error) {
+	r := runResult{kind: "coalesce", peer: p.name, round: round}
+	// Ten numbers apart per run, so Strata's prefetch of the next two
+	// segments never warms another run's object.
+	path := fmt.Sprintf("/media/%s/chunk-0000-0-%05d.m4s", coldVideo, 1000+round*100+slot*10)
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", p.port, path)
+	want := coldBody(path)
+	tr := &http.Transport{MaxIdleConnsPerHost: b.o.waiters, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	start := make(chan struct{})
+	lat := make([]time.Duration, b.o.waiters)
+	errs := make([]error, b.o.waiters)
+	var wg sync.WaitGroup
+	for i := range b.o.waiters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			<-start
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			lat[i] = time.Since(t0)
+			if err != nil || resp.StatusCode != 200 || !bytes.Equal(body, want) {
+				errs[i] = fmt.Errorf("status %d, %d bytes, intact %v, %v", resp.StatusCode, len(body), bytes.Equal(body, want), err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	bad := 0
+	for _, err := range errs {
+		if err != nil {
+			if bad == 0 {
+				r.note = " first error: " + err.Error()
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		r.note = fmt.Sprintf(" %d of %d FAILED;%s", bad, b.o.waiters, r.note)
+	}
+	slices.Sort(lat)
+	r.p50 = lat[len(lat)/2]
+	r.p99 = lat[len(lat)*99/100]
+	r.max = lat[len(lat)-1]
+	r.originHits = b.slow.requests(path)
+	return r, nil
+}
+
+// originRequests counts the nginx origin's access log lines.
+func (b *bench) originRequests() int {
+	f, err := os.Open(filepath.Join(b.work, "logs", "origin-access.log"))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		n++
+	}
+	return n
+}
+
+// treeCPU is the user+system CPU of pid and its descendants (nginx and
+// Varnish work in child processes).
+func treeCPU(pid int) time.Duration {
+	children := map[int][]int{}
+	ticks := map[int]int64{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command may hold spaces; fields follow the last ')'.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+2:]))
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		children[ppid] = append(children[ppid], p)
+		ticks[p] = ut + st
+	}
+	var total int64
+	stack := []int{pid}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		total += ticks[p]
+		stack = append(stack, children[p]...)
+	}
+	return time.Duration(total) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}

@@ -1,0 +1,155 @@
+// Command edge-bench measures Strata's edge cache against nginx
+// proxy_cache, Varnish and Apache Traffic Server on the same machine, in
+// front of the same origin, with wrk: 64 KB segment hits, range requests
+// on cached segments, and 200 concurrent cold misses on one object
+// (coalescing). It prints every run, the medians and the ratios
+// Strata/peer. Run it with `go run ./deploy/bench/edge` (or
+// `make bench-edge`); see README.md for the method.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	rounds    int
+	duration  time.Duration
+	threads   int
+	conns     int
+	segments  int
+	waiters   int
+	slowDelay time.Duration
+	work      string
+	keep      bool
+	noInstall bool
+	peers     string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every peer once per case, in a rotating order")
+	flag.DurationVar(&o.duration, "duration", 8*time.Second, "length of one wrk run")
+	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
+	flag.IntVar(&o.conns, "conns", 50, "wrk connections")
+	flag.IntVar(&o.segments, "segments", 200, "64 KB segments in the working set")
+	flag.IntVar(&o.waiters, "waiters", 200, "concurrent cold misses in the coalescing case")
+	flag.DurationVar(&o.slowDelay, "slow-origin-delay", 300*time.Millisecond, "how long the coalescing case's origin takes to answer")
+	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary directory, removed at the end)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	flag.BoolVar(&o.noInstall, "no-install", false, "do not apt-get install missing peers")
+	flag.StringVar(&o.peers, "peers", "strata,nginx,varnish,ats,caddy-floor", "peers to run, comma-separated")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-edge:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	if o.rounds < 1 || o.duration < time.Second || o.segments < 2 || o.waiters < 2 {
+		return errors.New("need -rounds ≥ 1, -duration ≥ 1s, -segments ≥ 2, -waiters ≥ 2")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := ensureTools(ctx, o.noInstall); err != nil {
+		return err
+	}
+	work := o.work
+	if work == "" {
+		var err error
+		if work, err = os.MkdirTemp("", "bench-edge-"); err != nil {
+			return err
+		}
+		if !o.keep {
+			defer os.RemoveAll(work)
+		}
+	}
+	work, _ = filepath.Abs(work)
+	fmt.Printf("bench-edge: work directory %s\n", work)
+
+	b := &bench{o: o, work: work}
+	defer b.stopAll()
+	if err := b.setup(ctx); err != nil {
+		return err
+	}
+	results := map[string][]runResult{}
+	for round := 1; round <= o.rounds; round++ {
+		order := rotate(b.peers, round-1)
+		for _, c := range []string{"hit", "range"} {
+			for _, p := range order {
+				if c == "range" && p.floor {
+					continue
+				}
+				r, err := b.wrkCase(ctx, p, c, round)
+				if err != nil {
+					return fmt.Errorf("%s %s round %d: %w", p.name, c, round, err)
+				}
+				results[c] = append(results[c], r)
+				fmt.Println(r)
+			}
+		}
+		for i, p := range order {
+			if p.floor {
+				continue
+			}
+			r, err := b.coalesceCase(ctx, p, round, i)
+			if err != nil {
+				return fmt.Errorf("%s coalesce round %d: %w", p.name, round, err)
+			}
+			results["coalesce"] = append(results["coalesce"], r)
+			fmt.Println(r)
+		}
+	}
+	report(os.Stdout, results, b.peerNames())
+	for _, rs := range results {
+		for _, r := range rs {
+			if strings.Contains(r.note, "FAILED") || strings.Contains(r.note, "NON-2xx") {
+				return fmt.Errorf("%s %s round %d:%s", r.peer, r.kind, r.round, r.note)
+			}
+		}
+	}
+	return nil
+}
+
+// ensureTools installs the peers and wrk from Debian's packages when they
+// are missing.
+func ensureTools(ctx context.Context, noInstall bool) error {
+	need := map[string]string{"nginx": "nginx", "varnishd": "varnish", "traffic_server": "trafficserver", "wrk": "wrk"}
+	var missing []string
+	for bin, pkg := range need {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if noInstall {
+		return fmt.Errorf("missing %s (and -no-install given)", strings.Join(missing, ", "))
+	}
+	fmt.Printf("bench-edge: installing %s from Debian's packages\n", strings.Join(missing, " "))
+	for _, args := range [][]string{{"update", "-qq"}, append([]string{"install", "-y", "-qq"}, missing...)} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("apt-get %s: %w", args[0], err)
+		}
+	}
+	return nil
+}
+
+func rotate[T any](xs []T, n int) []T {
+	n %= len(xs)
+	return append(append([]T(nil), xs[n:]...), xs[:n]...)
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/cluster/command"
+	"github.com/stratavideo/strata/cluster/model"
+)
+
+// Video IDs of the working set (served by the nginx origin) and of the
+// coalescing objects (served by the slow origin).
+const (
+	hotVideo  = "benchvid"
+	coldVideo = "coalvid"
+	segSize   = 64 << 10
+)
+
+// bench is one benchmark's processes and files.
+type bench struct {
+	o    options
+	work string
+
+	originPort int
+	slow       *slowOrigin
+	peers      []*peer
+	procs      []*exec.Cmd
+	cleanups   []func()
+	paths      []string // the working set's request paths
+}
+
+// segPath is the request path of working-set segment i (1-based).
+func segPath(i int) string {
+	return fmt.Sprintf("/media/%s/chunk-0000-0-%05d.m4s", hotVideo, i)
+}
+
+func (b *bench) setup(ctx context.Context) error {
+	// The working set: random 64 KB segments, as the peers README used.
+	dir := filepath.Join(b.work, "content", "media", hotVideo)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 1; i <= b.o.segments; i++ {
+		buf := make([]byte, segSize)
+		for j := range buf {
+			buf[j] = byte(rng.Uint32())
+		}
+		if err := os.WriteFile(filepath.Join(b.work, "content", segPath(i)), buf, 0o644); err != nil {
+			return err
+		}
+		b.paths = append(b.paths, segPath(i))
+	}
+	for _, d := range []string{"logs", "run"} {
+		if err := os.MkdirAll(filepath.Join(b.work, d), 0o755); err != nil {
+			return err
+		}
+	}
+	var err error
+	if b.originPort, err = freePort(); err != nil {
+		return err
+	}
+	if err := b.startNginx(ctx, "origin", nginxOriginConf, map[string]string{"PORT": strconv.Itoa(b.originPort)}); err != nil {
+		return err
+	}
+	if b.slow, err = startSlowOrigin(b.o.slowDelay); err != nil {
+		return err
+	}
+	b.cleanups = append(b.cleanups, b.slow.close)
+
+	wanted := map[string]bool{}
+	for _, p := range strings.Split(b.o.peers, ",") {
+		wanted[strings.TrimSpace(p)] = true
+	}
+	starters := []struct {
+		name  string
+		start func(context.Context) (*peer, error)
+	}{
+		{"strata", b.startStrata}, {"nginx", b.startNginxCache}, {"varnish", b.startVarnish},
+		{"ats", b.startATS}, {"caddy-floor", b.startCaddyFloor},
+	}
+	for _, s := range starters {
+		if !wanted[s.name] {
+			continue
+		}
+		p, err := s.start(ctx)
+		if err != nil {
+			return fmt.Errorf("start %s: %w", s.name, err)
+		}
+		if err := b.check(p); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		b.peers = append(b.peers, p)
+		fmt.Printf("bench-edge: %s ready on 127.0.0.1:%d\n", p.name, p.port)
+	}
+	if len(b.peers) == 0 || b.peers[0].name != "strata" {
+		return fmt.Errorf("the peers must include strata: got %q", b.o.peers)
+	}
+	return nil
+}
+
+func (b *bench) peerNames() []string {
+	var names []string
+	for _, p := range b.peers {
+		names = append(names, p.name)
+	}
+	return names
+}
+
+// check fetches a segment twice through p: the bytes must be the origin's
+// and the second answer a hit by the peer's own report.
+func (b *bench) check(p *peer) error {
+	want, err := os.ReadFile(filepath.Join(b.work, "content", segPath(1)))
+	if err != nil {
+		return err
+	}
+	if p.floor {
+		want = []byte(strings.Repeat("s", segSize))
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", p.port, segPath(1))
+	var hdr http.Header
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; i < 2; i++ {
+		resp, err := http.Get(url)
+		if err != nil {
+			if time.Now().Before(deadline) {
+				time.Sleep(200 * time.Millisecond) // the peer is still starting
+				i--
+				continue
+			}
+			return err
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || string(got) != string(want) {
+			return fmt.Errorf("GET %s: %d, %d bytes, %v", url, resp.StatusCode, len(got), err)
+		}
+		hdr = resp.Header
+	}
+	if !p.isHit(hdr) {
+		return fmt.Errorf("second GET was not a cache hit: %v", hdr)
+	}
+	return nil
+}
+
+// start runs a process in the background, its output to logs/name.log.
+func (b *bench) start(name string, env []string, argv ...string) (*exec.Cmd, error) {
+	logf, err := os.Create(filepath.Join(b.work, "logs", name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = b.work
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	b.procs = append(b.procs, cmd)
+	b.cleanups = append(b.cleanups, func() { logf.Close() })
+	return cmd, nil
+}
+
+// stopAll ends every process the bench started (their process groups) and
+// runs the cleanups.
+func (b *bench) stopAll() {
+	for i := len(b.cleanups) - 1; i >= 0; i-- {
+		b.cleanups[i]()
+	}
+	for _, cmd := range b.procs {
+		if cmd.Process != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		}
+	}
+	for _, cmd := range b.procs {
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+}
+
+// seedCluster records the bench's videos as public and ready in the
+// strata node's store, as the cluster log would on a real edge: the edge
+// refuses media of videos it does not know.
+func seedCluster(dataDir string) error {
+	cfg := cluster.DefaultNodeConfig(dataDir)
+	n, err := cluster.OpenNode(cfg)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.WaitLeader(ctx); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	for _, id := range []string{hotVideo, coldVideo} {
+		if v, err := n.Video(id); err == nil && v.Status == model.StatusReady {
+			continue
+		}
+		if _, err := n.Apply(ctx, &command.CreateVideo{Stamp: command.Stamp{At: now},
+			Video: model.Video{ID: id, Title: id, Visibility: model.Public}}); err != nil {
+			return fmt.Errorf("create %s: %w", id, err)
+		}
+		if _, err := n.Apply(ctx, &command.VideoReady{Stamp: command.Stamp{At: now}, ID: id, Master: "master.m3u8"}); err != nil {
+			return fmt.Errorf("ready %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// slowOrigin is the coalescing case's origin: it waits before answering,
+// so 200 misses arrive while the first fetch is in flight, and counts
+// what it is asked.
+type slowOrigin struct {
+	port  int
+	srv   *http.Server
+	mu    sync.Mutex
+	count map[string]int
+}
+
+func startSlowOrigin(delay time.Duration) (*slowOrigin, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &slowOrigin{port: l.Addr().(*net.TCPAddr).Port, count: map[string]int{}}
+	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.count[r.URL.Path]++
+		s.mu.Unlock()
+		if !strings.HasPrefix(r.URL.Path, "/media/"+coldVideo+"/") {
+			http.NotFound(w, r)
+			return
+		}
+		time.Sleep(delay)
+		body := coldBody(r.URL.Path)
+		w.Header().Set("Content-Type", "video/iso.segment")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Header().Set("ETag", `"`+strconv.Itoa(len(r.URL.Path))+`"`)
+		w.Write(body)
+	})}
+	go s.srv.Serve(l)
+	return s, nil
+}
+
+func (s *slowOrigin) requests(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count[path]
+}
+
+func (s *slowOrigin) close() { s.srv.Close() }
+
+// coldBody is the slow origin's deterministic object for path.
+func coldBody(path string) []byte {
+	var seed uint64
+	for _, c := range path {
+		seed = seed*31 + uint64(c)
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, segSize)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}

@@ -1,0 +1,222 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/stratavideo/strata/edge/cache"
+	"github.com/stratavideo/strata/edge/flight"
+	"github.com/stratavideo/strata/edge/upstream"
+)
+
+// fill is one upstream fetch (or disk read) for a key that every request
+// missing on the key waits on. Its outcome is set once, before ready
+// closes; a fetched body keeps arriving in stream after that.
+type fill struct {
+	key, video string
+	ready      chan struct{}
+	once       sync.Once
+
+	// One of these outcomes:
+	obj    *cache.Object // a whole object: disk hit, revalidated or stale
+	x      string        // and where it came from (X-Cache)
+	status int           // a fetched response streaming in
+	header http.Header
+	size   int64
+	stream *flight.Stream
+	err    error // the fetch failed and nothing stale could stand in
+	pass   bool  // too large to cache: each waiter fetches for itself
+}
+
+func newFill(key, video string) *fill {
+	return &fill{key: key, video: video, ready: make(chan struct{})}
+}
+
+func (f *fill) settle(set func()) {
+	f.once.Do(func() {
+		set()
+		close(f.ready)
+	})
+}
+
+func (f *fill) resolve(o *cache.Object, x string) { f.settle(func() { f.obj, f.x = o, x }) }
+func (f *fill) fail(err error)                    { f.settle(func() { f.err = err }) }
+func (f *fill) passThrough()                      { f.settle(func() { f.pass = true }) }
+func (f *fill) start(status int, hdr http.Header, size int64, s *flight.Stream) {
+	f.settle(func() { f.status, f.header, f.size, f.stream = status, hdr, size, s })
+}
+
+// errNotWhole: we never ask upstream for a range, so a 206 is a broken
+// upstream, and storing it as the object would serve a fragment as a
+// whole segment.
+var errNotWhole = errors.New("upstream answered a whole-object request with 206")
+
+// maxErrorBody bounds the body of a non-200 answer relayed to waiters.
+const maxErrorBody = 1 << 20
+
+// startFill runs f in the background, counted for Cleanup; done, if not
+// nil, runs after it.
+func (h *Handler) startFill(f *fill, c *cache.Cache, base *http.Request, next caddyhttp.Handler, stale *cache.Object, done func()) {
+	h.fillsRunning.Add(1)
+	go func() {
+		defer h.fillsRunning.Done()
+		if done != nil {
+			defer done()
+		}
+		h.runFill(f, c, base, next, stale)
+	}()
+}
+
+// runFill does f's work: the disk tier, then upstream (conditionally when
+// a stale copy exists), then stores a cacheable 200. It runs detached
+// from any one viewer (under the config's context, bounded by
+// fetch_timeout): a viewer that leaves does not waste the fetch the next
+// one needs. base is the request that started it; next is its route's
+// next handler, the local origin when no remote one is configured.
+func (h *Handler) runFill(f *fill, c *cache.Cache, base *http.Request, next caddyhttp.Handler, stale *cache.Object) {
+	defer h.fills.Done(f.key, f)
+	gen := c.Gen(f.video)
+	staleX := xHitMem
+	if stale == nil {
+		if o, ok := c.Disk(f.key); ok {
+			if o.Fresh(h.now()) {
+				f.resolve(o, xHitDisk)
+				return
+			}
+			stale, staleX = o, xHitDisk
+		}
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, h.fetchTimeout)
+	defer cancel()
+	resp, err := h.fetcher(next).Fetch(h.upstreamRequest(ctx, base, f.key, stale))
+	now := h.now()
+	if err != nil || resp.StatusCode >= 500 {
+		if stale != nil && now.Before(stale.Expires.Add(h.staleIfError)) {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			h.log.Warn("edge: upstream failing; serving a stale copy", "key", f.key, "error", err, "status", statusOf(resp))
+			f.resolve(stale, xStale)
+			return
+		}
+		if err != nil {
+			h.log.Warn("edge: fetch failed", "key", f.key, "error", err)
+			f.fail(err)
+			return
+		}
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotModified && stale != nil:
+		resp.Body.Close()
+		ttl, _ := h.fresh.ttl(resp.Header)
+		if len(resp.Header.Values("Cache-Control")) == 0 {
+			ttl, _ = h.fresh.ttl(stale.Header)
+		}
+		o := stale.Refreshed(resp.Header, now, now.Add(ttl))
+		if err := c.Store(o, gen); err != nil && !errors.Is(err, cache.ErrPurged) {
+			h.log.Warn("edge: storing a revalidated object", "key", f.key, "error", err)
+		}
+		f.resolve(o, staleX)
+		return
+	case resp.StatusCode == http.StatusPartialContent:
+		resp.Body.Close()
+		f.fail(fmt.Errorf("%s: %w", f.key, errNotWhole))
+		return
+	case resp.StatusCode == http.StatusOK && resp.ContentLength > h.maxObject:
+		resp.Body.Close()
+		f.passThrough()
+		return
+	}
+	limit := int64(maxErrorBody)
+	if resp.StatusCode == http.StatusOK {
+		limit = h.maxObject
+	}
+	hdr := storedHeader(resp.Header)
+	stream := flight.NewStream(resp.ContentLength, limit)
+	f.start(resp.StatusCode, hdr, resp.ContentLength, stream)
+
+	buf := h.copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(stream, resp.Body, *buf)
+	h.copyBufs.Put(buf)
+	resp.Body.Close()
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = io.ErrUnexpectedEOF
+	}
+	c.Stats().UpstreamBytes.Add(n)
+	if err != nil {
+		stream.Close(err)
+		h.log.Warn("edge: fetch broke off", "key", f.key, "bytes", n, "error", err)
+		return
+	}
+	ttl, ok := h.fresh.ttl(resp.Header)
+	if resp.StatusCode != http.StatusOK || !ok {
+		stream.Close(nil)
+		return
+	}
+	// Into memory before the last byte is released, so a viewer who has
+	// the whole object and asks again gets a hit; then to disk.
+	o := cache.New(f.key, f.video, hdr, stream.Buffered(), now, now.Add(ttl))
+	merr := c.StoreMemory(o, gen)
+	stream.Close(nil)
+	if merr == nil {
+		merr = c.StoreDisk(o, gen)
+	}
+	if merr != nil && !errors.Is(merr, cache.ErrPurged) {
+		h.log.Warn("edge: storing an object", "key", f.key, "error", merr)
+	}
+}
+
+func statusOf(resp *http.Response) int {
+	if resp == nil {
+		return 0
+	}
+	return resp.StatusCode
+}
+
+// upstreamRequest is the request a fill sends: a plain GET of the key, no
+// query (a signed token is checked here, never forwarded or keyed), no
+// compression (the cache stores what it serves), conditional on the stale
+// copy's validators.
+func (h *Handler) upstreamRequest(ctx context.Context, base *http.Request, key string, stale *cache.Object) *http.Request {
+	req := (&http.Request{
+		Method:     http.MethodGet,
+		URL:        &url.URL{Path: key},
+		RequestURI: key,
+		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:     http.Header{"Accept-Encoding": {"identity"}},
+		Host:       base.Host,
+		RemoteAddr: base.RemoteAddr,
+		Body:       http.NoBody,
+	}).WithContext(ctx)
+	if stale != nil {
+		if stale.ETag != "" {
+			req.Header.Set("If-None-Match", stale.ETag)
+		} else if lm := stale.Header.Get("Last-Modified"); lm != "" {
+			req.Header.Set("If-Modified-Since", lm)
+		}
+	}
+	srv, _ := base.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	return upstream.Prepare(req, srv)
+}
+
+// fetcher is the upstream chain: parent edges first, then origins, or the
+// next handler (the local origin) when no origin is configured.
+func (h *Handler) fetcher(next caddyhttp.Handler) upstream.Fetcher {
+	var chain upstream.Chain
+	if h.Parent != nil {
+		chain = append(chain, upstream.Handler{Handler: upstream.Middleware(h.Parent)})
+	}
+	if h.Origin != nil {
+		chain = append(chain, upstream.Handler{Handler: upstream.Middleware(h.Origin)})
+	} else {
+		chain = append(chain, upstream.Handler{Handler: next})
+	}
+	return chain
+}

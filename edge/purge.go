@@ -1,0 +1,38 @@
+package edge
+
+import (
+	"github.com/stratavideo/strata/cluster/command"
+	"github.com/stratavideo/strata/cluster/fsm"
+	"github.com/stratavideo/strata/cluster/model"
+)
+
+// onEvent keeps the cache and the access gate true to the cluster log. It
+// runs on the apply path, after the store holds the change, so a request
+// that reads the store after the purge sees the new state; the purge only
+// touches maps and leaves file removal to a goroutine.
+//
+//   - DeleteVideo: the video is gone; purge it.
+//   - UpdateVideo making a video private: purge it, so no cached copy can
+//     reach a request without a token (the gate refuses new ones).
+//   - VideoReady: a new ladder may reuse manifest names; purge it.
+//   - CreateVideo, VideoFailed, any UpdateVideo: what the gate remembers
+//     of the video is out of date.
+func (r *running) onEvent(e fsm.Event) {
+	switch c := e.Command.(type) {
+	case *command.DeleteVideo:
+		r.gate.Invalidate(c.ID)
+		r.cache.PurgeVideo(c.ID)
+	case *command.UpdateVideo:
+		r.gate.Invalidate(c.ID)
+		if c.Visibility != nil && *c.Visibility == model.Private {
+			r.cache.PurgeVideo(c.ID)
+		}
+	case *command.VideoReady:
+		r.gate.Invalidate(c.ID)
+		r.cache.PurgeVideo(c.ID)
+	case *command.CreateVideo:
+		r.gate.Invalidate(c.Video.ID)
+	case *command.VideoFailed:
+		r.gate.Invalidate(c.ID)
+	}
+}

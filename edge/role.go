@@ -1,0 +1,175 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/edge/access"
+	"github.com/stratavideo/strata/edge/cache"
+)
+
+func init() {
+	caddy.RegisterModule(new(Role))
+}
+
+// caches shares open caches across config reloads, keyed by the disk
+// tier's folder. Caddy starts a new config before it stops the old one
+// (FACTS.md): the new role must take over the warm cache and its files,
+// not open them a second time. Process-wide by necessity, like the
+// cluster app's node pool.
+var caches = caddy.NewUsagePool()
+
+// Role is the strata.roles.edge module: the node's media cache, kept true
+// to the cluster log.
+type Role struct {
+	// MemoryBytes bounds the memory tier. Default 256 MiB.
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
+	// DiskBytes bounds the disk tier. Default 1 GiB.
+	DiskBytes int64 `json:"disk_bytes,omitempty"`
+	// DiskDir holds the disk tier. Default: edge-cache in the node's data
+	// folder.
+	DiskDir string `json:"disk_dir,omitempty"`
+	// NoDisk turns the disk tier off.
+	NoDisk bool `json:"no_disk,omitempty"`
+
+	log     *slog.Logger
+	running atomic.Pointer[running]
+}
+
+// running is what Start made and Stop releases.
+type running struct {
+	cache    *cache.Cache
+	gate     *access.Gate
+	poolKey  string
+	unlisten func()
+}
+
+// Role defaults.
+const (
+	DefaultMemoryBytes = 256 << 20
+	DefaultDiskBytes   = 1 << 30
+)
+
+// CaddyModule returns the Caddy module information.
+func (*Role) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "strata.roles.edge",
+		New: func() caddy.Module { return new(Role) },
+	}
+}
+
+// Provision sets defaults and registers the cache's metrics in the
+// config's registry.
+func (e *Role) Provision(ctx caddy.Context) error {
+	e.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	if e.MemoryBytes <= 0 {
+		e.MemoryBytes = DefaultMemoryBytes
+	}
+	if e.DiskBytes <= 0 {
+		e.DiskBytes = DefaultDiskBytes
+	}
+	if err := registerMetrics(ctx.GetMetricsRegistry(), e); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
+}
+
+// Validate checks the configuration.
+func (e *Role) Validate() error {
+	if e.MemoryBytes < 1<<20 {
+		return fmt.Errorf("memory_bytes %d: want at least 1 MiB", e.MemoryBytes)
+	}
+	if !e.NoDisk && e.DiskBytes < 1<<20 {
+		return fmt.Errorf("disk_bytes %d: want at least 1 MiB", e.DiskBytes)
+	}
+	return nil
+}
+
+// Start opens the cache (or takes over the one a previous config opened)
+// and follows the cluster log for purges.
+func (e *Role) Start(n *cluster.Node) error {
+	dir := e.DiskDir
+	if dir == "" {
+		dir = filepath.Join(n.DataDir(), "edge-cache")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("disk_dir: %w", err)
+	}
+	cfg := cache.Config{MemoryBytes: e.MemoryBytes, DiskDir: dir, DiskBytes: e.DiskBytes, Logger: e.log}
+	key := "edge-cache:" + dir
+	if e.NoDisk {
+		cfg.DiskDir = ""
+		key = "edge-cache:memory:" + n.DataDir()
+	}
+	val, loaded, err := caches.LoadOrNew(key, func() (caddy.Destructor, error) {
+		c, err := cache.Open(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return cacheDestructor{c}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("open the edge cache: %w", err)
+	}
+	c := val.(cacheDestructor).Cache
+	if loaded {
+		c.Resize(e.MemoryBytes, e.DiskBytes)
+	}
+	r := &running{cache: c, gate: access.NewGate(n, nil), poolKey: key}
+	r.unlisten = n.Listen(r.onEvent)
+	e.running.Store(r)
+	e.log.Info("edge role started", "cache", c.String(), "memory_bytes", e.MemoryBytes, "disk_bytes", e.DiskBytes)
+	return nil
+}
+
+// Stop stops following the log and releases this config's hold on the
+// cache; the last holder closes it.
+func (e *Role) Stop() error {
+	r := e.running.Swap(nil)
+	if r == nil {
+		return nil
+	}
+	r.unlisten()
+	_, err := caches.Delete(r.poolKey)
+	return err
+}
+
+// Ready reports whether the role is running.
+func (e *Role) Ready() error {
+	if e.running.Load() == nil {
+		return errors.New("the edge role is not running")
+	}
+	return nil
+}
+
+// current is what the running role serves with, or nil.
+func (e *Role) current() *running { return e.running.Load() }
+
+// Cache is the running role's cache, or nil.
+func (e *Role) Cache() *cache.Cache {
+	if r := e.running.Load(); r != nil {
+		return r.cache
+	}
+	return nil
+}
+
+type cacheDestructor struct{ *cache.Cache }
+
+// Destruct implements caddy.Destructor.
+func (d cacheDestructor) Destruct() error { return d.Close() }
+
+// Interface guards
+var (
+	_ cluster.Role         = (*Role)(nil)
+	_ cluster.ReadyChecker = (*Role)(nil)
+	_ caddy.Provisioner    = (*Role)(nil)
+	_ caddy.Validator      = (*Role)(nil)
+)
