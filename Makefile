@@ -6,7 +6,7 @@ STRATA_ADDR ?= :8080
 STRATA_DATA ?= ./strata-data
 export AWS_EC2_METADATA_DISABLED = true
 
-.PHONY: run build web web-check test test-short deps deps-test bench-transcode clean
+.PHONY: run build web web-check test test-short deps deps-test bench-transcode bench-edge bench-cluster bench-search clean
 
 # Install what is missing, build the UI and the binary, start the all-in-one node.
 run: deps web build
@@ -32,8 +32,14 @@ web-check: web
 	@git diff --exit-code --stat -- web/dist || { echo "web/dist is stale: run 'make web' and commit it"; exit 1; }
 	@test -z "$$(git status --porcelain -- web/dist)" || { git status --porcelain -- web/dist; echo "web/dist has files that are not committed"; exit 1; }
 
+# versitygw: a real S3-compatible server for the object-storage tests.
+VERSITYGW := .cache/bin/versitygw
+$(VERSITYGW):
+	@echo "Installing versitygw (S3-compatible server for the tests) into .cache/bin"
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+
 # Every test: unit, end-to-end with real ffmpeg, and the browser tests.
-test: deps-test
+test: deps-test $(VERSITYGW)
 	cd web && node --test test/
 	$(GO) test -count=1 -timeout 30m ./...
 
@@ -43,6 +49,18 @@ test-short:
 # Benchmark: our one-pass ladder against one ffmpeg per rung (PeerTube's layout).
 bench-transcode:
 	$(GO) run ./deploy/bench/transcode $(BENCH_ARGS)
+
+# Benchmark: the edge against nginx proxy_cache, Varnish and ATS (installs them with apt-get).
+bench-edge:
+	$(GO) run ./deploy/bench/edge $(BENCH_ARGS)
+
+# Benchmark: metadata writes on a 3-node cluster against a 3-member etcd (installs etcd-server).
+bench-cluster:
+	$(GO) run ./deploy/bench/cluster $(BENCH_ARGS)
+
+# Benchmark: search over HTTP on 100k generated videos against PostgreSQL pg_trgm, PeerTube's way (installs postgresql).
+bench-search:
+	$(GO) run ./deploy/bench/search $(BENCH_ARGS)
 
 clean:
 	rm -rf bin
