@@ -12,6 +12,7 @@ import (
 
 func registerCommands() {
 	registerClusterCommand()
+	registerBackupCommands()
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "default-config",
 		Short: "Prints the embedded all-in-one Caddyfile",

@@ -265,8 +265,11 @@ func (f *FSM) RebuildIndex() error {
 
 type snapshot struct{ sn *store.Snapshot }
 
-// Persist implements raft.FSMSnapshot.
+// Persist implements raft.FSMSnapshot. It ends the read transaction when
+// done rather than waiting for Release: raft.RecoverCluster never calls
+// Release, and the open transaction would hold the store's lock for ever.
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	defer s.sn.Release()
 	if _, err := s.sn.WriteTo(sink); err != nil {
 		sink.Cancel()
 		return fmt.Errorf("persist snapshot: %w", err)
