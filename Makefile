@@ -6,7 +6,7 @@ STRATA_ADDR ?= :8080
 STRATA_DATA ?= ./strata-data
 export AWS_EC2_METADATA_DISABLED = true
 
-.PHONY: run build web web-check test test-short deps deps-test bench-transcode bench-edge bench-cluster bench-search clean
+.PHONY: cluster cluster-down run build web web-check test test-short deps deps-test bench-transcode bench-edge bench-cluster bench-search clean
 
 # Install what is missing, build the UI and the binary, start the all-in-one node.
 run: deps web build
@@ -21,6 +21,14 @@ deps-test:
 
 build:
 	$(GO) build -o $(BIN) ./node
+
+# A local cluster: three origins and two edges as processes on loopback,
+# data and logs in .cache/cluster; cluster-down stops them and removes it.
+cluster: build
+	$(GO) run ./deploy/cluster up -bin $(BIN)
+
+cluster-down:
+	$(GO) run ./deploy/cluster down
 
 # The web UI: built from web/src and web/package-lock.json into web/dist,
 # which is committed so `go build ./node` needs no npm.
