@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -29,6 +31,16 @@ func init() {
 // must find the node the old one holds, not open its files a second time.
 // It is process-wide by necessity, like Caddy's own acmeserver database pool.
 var nodes = caddy.NewUsagePool()
+
+// validating is set by `strata validate`: Caddy's validate provisions
+// every module without starting it, and opening the configured node would
+// bootstrap a cluster in its data folder (a node meant to join one could
+// then never join). Validation opens a throwaway one-node node instead.
+var validating atomic.Bool
+
+// ValidateOnly makes every App provisioned in this process open a
+// throwaway node in a temporary folder, for `strata validate`.
+func ValidateOnly() { validating.Store(true) }
 
 // Role is a guest module that runs on a node once the node is open.
 type Role interface {
@@ -61,7 +73,9 @@ type App struct {
 	roles   map[string]Role
 	node    *Node
 	poolKey string
-	log     *slog.Logger
+	// validateDir is the throwaway data folder of `strata validate`.
+	validateDir string
+	log         *slog.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -87,6 +101,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("data_dir: %w", err)
 	}
 	a.DataDir = dir
+	if validating.Load() {
+		if dir, err = os.MkdirTemp("", "strata-validate-"); err != nil {
+			return fmt.Errorf("validate: %w", err)
+		}
+		a.validateDir = dir
+	}
 	a.poolKey = "node:" + dir
 	cfg := DefaultNodeConfig(dir)
 	cfg.NodeID = a.NodeID
@@ -102,6 +122,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		cfg.Cluster = cc
 		cfg.DefaultClusterTimeouts()
+		if validating.Load() {
+			cfg.Cluster = nil // checked above; no port, no peers
+		}
 	}
 	val, _, err := nodes.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
 		n, err := OpenNode(cfg)
@@ -183,6 +206,9 @@ func (a *App) Cleanup() error {
 		return nil
 	}
 	_, err := nodes.Delete(a.poolKey)
+	if a.validateDir != "" {
+		err = errors.Join(err, os.RemoveAll(a.validateDir))
+	}
 	return err
 }
 

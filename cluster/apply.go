@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -109,6 +110,8 @@ var businessKinds = map[string]error{
 	"exists":     store.ErrExists,
 	"invalid":    store.ErrInvalid,
 	"lease_lost": store.ErrLeaseLost,
+	"expired":    store.ErrExpired,
+	"used":       store.ErrUsed,
 }
 
 // remoteError is an error the leader returned, still matching the store's
@@ -140,28 +143,47 @@ func decodeError(w *wireError) error {
 	return &remoteError{msg: w.Message, kind: businessKinds[w.Kind]}
 }
 
+// resultTypes are the types apply results come in, by the name they
+// travel under when a follower forwards a write: the follower rebuilds
+// the value the leader's store returned. A result of a type missing here
+// cannot be forwarded (TestEveryResultForwards checks each command's).
+var resultTypes = map[string]func() any{
+	"video":        func() any { return new(model.Video) },
+	"job":          func() any { return new(model.Job) },
+	"member":       func() any { return new(model.Member) },
+	"user":         func() any { return new(model.User) },
+	"passkey":      func() any { return new(model.Passkey) },
+	"session":      func() any { return new(model.Session) },
+	"api_token":    func() any { return new(model.APIToken) },
+	"challenge":    func() any { return new(model.Challenge) },
+	"signing_keys": func() any { return new(model.SigningKeys) },
+	"setup_link":   func() any { return new(model.SetupLink) },
+	"int":          func() any { return new(int) },
+}
+
+// resultNames is resultTypes backwards, by the pointer type.
+var resultNames = func() map[reflect.Type]string {
+	m := map[reflect.Type]string{}
+	for name, mk := range resultTypes {
+		m[reflect.TypeOf(mk())] = name
+	}
+	return m
+}()
+
 // encodeValue names an apply result's type so the follower can rebuild it.
 func encodeValue(v any) (string, json.RawMessage, error) {
-	var name string
-	switch x := v.(type) {
-	case *model.Video:
-		if x == nil {
-			return "", nil, nil
-		}
-		name = "video"
-	case *model.Job:
-		if x == nil {
-			return "", nil, nil
-		}
-		name = "job"
-	case *model.Member:
-		if x == nil {
-			return "", nil, nil
-		}
-		name = "member"
-	case nil:
+	if v == nil {
 		return "", nil, nil
-	default:
+	}
+	if n, ok := v.(int); ok {
+		v = &n
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return "", nil, nil
+	}
+	name, ok := resultNames[rv.Type()]
+	if !ok {
 		return "", nil, fmt.Errorf("apply result of type %T cannot be forwarded", v)
 	}
 	raw, err := json.Marshal(v)
@@ -169,21 +191,19 @@ func encodeValue(v any) (string, json.RawMessage, error) {
 }
 
 func decodeValue(name string, raw json.RawMessage) (any, error) {
-	var v any
-	switch name {
-	case "":
+	if name == "" {
 		return nil, nil
-	case "video":
-		v = new(model.Video)
-	case "job":
-		v = new(model.Job)
-	case "member":
-		v = new(model.Member)
-	default:
+	}
+	mk, ok := resultTypes[name]
+	if !ok {
 		return nil, fmt.Errorf("unknown apply result type %q", name)
 	}
+	v := mk()
 	if err := json.Unmarshal(raw, v); err != nil {
 		return nil, err
+	}
+	if n, ok := v.(*int); ok {
+		return *n, nil
 	}
 	return v, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/stratavideo/strata/edge/access"
 	"github.com/stratavideo/strata/edge/cache"
 	"github.com/stratavideo/strata/edge/flight"
 	"github.com/stratavideo/strata/edge/upstream"
@@ -185,10 +186,17 @@ func statusOf(resp *http.Response) int {
 // compression (the cache stores what it serves), conditional on the stale
 // copy's validators.
 func (h *Handler) upstreamRequest(ctx context.Context, base *http.Request, key string, stale *cache.Object) *http.Request {
+	// The fetch carries the viewer's media token, which the edge checked
+	// already, so the origin serves a private video's files; the cache key
+	// stays the path alone.
+	u := &url.URL{Path: key}
+	if tok := base.URL.Query().Get(access.TokenParam); tok != "" {
+		u.RawQuery = url.Values{access.TokenParam: {tok}}.Encode()
+	}
 	req := (&http.Request{
 		Method:     http.MethodGet,
-		URL:        &url.URL{Path: key},
-		RequestURI: key,
+		URL:        u,
+		RequestURI: u.RequestURI(),
 		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header:     http.Header{"Accept-Encoding": {"identity"}},
 		Host:       base.Host,

@@ -208,6 +208,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	case err != nil:
 		h.log.Error("edge: access check", "video_id", id, "error", err)
 		return writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	case d == access.Forbidden:
+		return writeError(w, http.StatusForbidden, "forbidden", "this video is private: its media needs a valid token")
 	case d != access.Allow:
 		return writeError(w, http.StatusNotFound, "not_found", "media file not found")
 	}

@@ -79,8 +79,8 @@ func TestAccessRules(t *testing.T) {
 	for path, want := range map[string]int{
 		"/media/pub/master.m3u8":            200,
 		"/media/unl/master.m3u8":            200,
-		"/media/priv/master.m3u8":           404, // no signing keys yet: refused outright
-		"/media/priv/master.m3u8?token=abc": 404,
+		"/media/priv/master.m3u8":           403, // no signing keys: refused outright
+		"/media/priv/master.m3u8?token=abc": 403,
 		"/media/gone/master.m3u8":           404, // not in the local store
 		"/media/pub/../priv/master.m3u8":    404,
 		"/media/pub/.hidden":                404,

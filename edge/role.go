@@ -123,7 +123,8 @@ func (e *Role) Start(n *cluster.Node) error {
 	if loaded {
 		c.Resize(e.MemoryBytes, e.DiskBytes)
 	}
-	r := &running{cache: c, gate: access.NewGate(n, nil), poolKey: key}
+	// Private media needs a token signed with the cluster's media keys.
+	r := &running{cache: c, gate: access.NewGate(n, access.NewSignedTokens(n)), poolKey: key}
 	r.unlisten = n.Listen(r.onEvent)
 	e.running.Store(r)
 	e.log.Info("edge role started", "cache", c.String(), "memory_bytes", e.MemoryBytes, "disk_bytes", e.DiskBytes)

@@ -13,6 +13,7 @@ import (
 func registerCommands() {
 	registerClusterCommand()
 	registerBackupCommands()
+	registerAdminCommand()
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "default-config",
 		Short: "Prints the embedded all-in-one Caddyfile",

@@ -12,10 +12,11 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	_ "github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/cluster"
 	_ "github.com/stratavideo/strata/cluster/health"
 	_ "github.com/stratavideo/strata/edge"
 	_ "github.com/stratavideo/strata/origin"
+	_ "github.com/stratavideo/strata/origin/account"
 	_ "github.com/stratavideo/strata/origin/api"
 	_ "github.com/stratavideo/strata/origin/media"
 )
@@ -36,6 +37,9 @@ func main() {
 		os.Exit(1)
 	}
 	registerCommands()
+	if len(os.Args) > 1 && os.Args[1] == "validate" {
+		cluster.ValidateOnly()
+	}
 	if args, ok := embeddedRunArgs(os.Args); ok {
 		if err := feedDefaultConfig(); err != nil {
 			os.Stderr.WriteString("strata: " + err.Error() + "\n")

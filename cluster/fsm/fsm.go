@@ -49,22 +49,38 @@ func typed[C any, P interface {
 // handlers is the dispatch table. A type without an entry is a programming
 // error caught by TestEveryCommandHasHandler.
 var handlers = map[command.Type]handler{
-	command.TypeCreateVideo:    typed((*store.Tx).CreateVideo),
-	command.TypeUpdateVideo:    typed((*store.Tx).UpdateVideo),
-	command.TypeUpdateProgress: typed((*store.Tx).UpdateProgress),
-	command.TypeRecordReplica:  typed((*store.Tx).RecordReplica),
-	command.TypeVideoReady:     typed((*store.Tx).VideoReady),
-	command.TypeVideoFailed:    typed((*store.Tx).VideoFailed),
-	command.TypeDeleteVideo:    typed((*store.Tx).DeleteVideo),
-	command.TypeEnqueueJob:     typed((*store.Tx).EnqueueJob),
-	command.TypeClaimJob:       typed((*store.Tx).ClaimJob),
-	command.TypeRenewLease:     typed((*store.Tx).RenewLease),
-	command.TypeCompleteJob:    typed((*store.Tx).CompleteJob),
-	command.TypeFailJob:        typed((*store.Tx).FailJob),
-	command.TypeRetryJob:       typed((*store.Tx).RetryJob),
-	command.TypeAddViews:       typed((*store.Tx).AddViews),
-	command.TypeRegisterMember: typed((*store.Tx).RegisterMember),
-	command.TypeRemoveMember:   typed((*store.Tx).RemoveMember),
+	command.TypeCreateVideo:      typed((*store.Tx).CreateVideo),
+	command.TypeUpdateVideo:      typed((*store.Tx).UpdateVideo),
+	command.TypeUpdateProgress:   typed((*store.Tx).UpdateProgress),
+	command.TypeRecordReplica:    typed((*store.Tx).RecordReplica),
+	command.TypeVideoReady:       typed((*store.Tx).VideoReady),
+	command.TypeVideoFailed:      typed((*store.Tx).VideoFailed),
+	command.TypeDeleteVideo:      typed((*store.Tx).DeleteVideo),
+	command.TypeEnqueueJob:       typed((*store.Tx).EnqueueJob),
+	command.TypeClaimJob:         typed((*store.Tx).ClaimJob),
+	command.TypeRenewLease:       typed((*store.Tx).RenewLease),
+	command.TypeCompleteJob:      typed((*store.Tx).CompleteJob),
+	command.TypeFailJob:          typed((*store.Tx).FailJob),
+	command.TypeRetryJob:         typed((*store.Tx).RetryJob),
+	command.TypeAddViews:         typed((*store.Tx).AddViews),
+	command.TypeRegisterMember:   typed((*store.Tx).RegisterMember),
+	command.TypeRemoveMember:     typed((*store.Tx).RemoveMember),
+	command.TypeCreateUser:       typed((*store.Tx).CreateUser),
+	command.TypeUpdateUser:       typed((*store.Tx).UpdateUser),
+	command.TypeAddPasskey:       typed((*store.Tx).AddPasskey),
+	command.TypeUsePasskey:       typed((*store.Tx).UsePasskey),
+	command.TypeDeletePasskey:    typed((*store.Tx).DeletePasskey),
+	command.TypeCreateSession:    typed((*store.Tx).CreateSession),
+	command.TypeDeleteSession:    typed((*store.Tx).DeleteSession),
+	command.TypeCreateToken:      typed((*store.Tx).CreateToken),
+	command.TypeDeleteToken:      typed((*store.Tx).DeleteToken),
+	command.TypeTouchToken:       typed((*store.Tx).TouchToken),
+	command.TypePutChallenge:     typed((*store.Tx).PutChallenge),
+	command.TypeConsumeChallenge: typed((*store.Tx).ConsumeChallenge),
+	command.TypeRotateSigningKey: typed((*store.Tx).RotateSigningKey),
+	command.TypeRemoveSigningKey: typed((*store.Tx).RemoveSigningKey),
+	command.TypeCreateSetupLink:  typed((*store.Tx).CreateSetupLink),
+	command.TypeConsumeSetupLink: typed((*store.Tx).ConsumeSetupLink),
 }
 
 // Event tells observers what an applied command changed, after the store
@@ -219,7 +235,8 @@ func (f *FSM) notify(events []Event) {
 // as opposed to the store failing.
 func isBusiness(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) ||
-		errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrLeaseLost)
+		errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrLeaseLost) ||
+		errors.Is(err, store.ErrExpired) || errors.Is(err, store.ErrUsed)
 }
 
 // Snapshot implements raft.FSM. It only opens a read transaction; the

@@ -27,21 +27,38 @@ var (
 	ErrExists    = errors.New("already exists")
 	ErrInvalid   = errors.New("invalid")
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrExpired: a challenge, setup link or session past its lifetime at
+	// the command's Stamp.
+	ErrExpired = errors.New("expired")
+	// ErrUsed: a single-use challenge or setup link consumed already.
+	ErrUsed = errors.New("already used")
 )
 
 var (
-	bucketMeta       = []byte("meta")
-	bucketVideos     = []byte("videos")
-	bucketVideosTime = []byte("videos_by_time")
-	bucketJobs       = []byte("jobs")
-	bucketJobsOpen   = []byte("jobs_open")
-	bucketJobsVideo  = []byte("jobs_by_video")
-	bucketMembers    = []byte("members")
+	bucketMeta        = []byte("meta")
+	bucketVideos      = []byte("videos")
+	bucketVideosTime  = []byte("videos_by_time")
+	bucketJobs        = []byte("jobs")
+	bucketJobsOpen    = []byte("jobs_open")
+	bucketJobsVideo   = []byte("jobs_by_video")
+	bucketMembers     = []byte("members")
+	bucketVideosOwner = []byte("videos_by_owner")
+	bucketUsers       = []byte("users")
+	bucketUsersName   = []byte("users_by_name")
+	bucketPasskeys    = []byte("passkeys")
+	bucketSessions    = []byte("sessions")
+	bucketTokens      = []byte("tokens")
+	bucketTokensHash  = []byte("tokens_by_hash")
+	bucketChallenges  = []byte("challenges")
+	bucketSetupLinks  = []byte("setup_links")
+	bucketSigningKeys = []byte("signing_keys")
 
 	keyApplied = []byte("applied")
 	keyJobSeq  = []byte("job_seq")
 
-	allBuckets = [][]byte{bucketMeta, bucketVideos, bucketVideosTime, bucketJobs, bucketJobsOpen, bucketJobsVideo, bucketMembers}
+	allBuckets = [][]byte{bucketMeta, bucketVideos, bucketVideosTime, bucketJobs, bucketJobsOpen, bucketJobsVideo, bucketMembers,
+		bucketVideosOwner, bucketUsers, bucketUsersName, bucketPasskeys, bucketSessions, bucketTokens, bucketTokensHash,
+		bucketChallenges, bucketSetupLinks, bucketSigningKeys}
 )
 
 // Config tunes the bbolt file.

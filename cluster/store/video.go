@@ -95,6 +95,9 @@ func (t *Tx) CreateVideo(c *command.CreateVideo) (*model.Video, error) {
 	if err := t.tx.Bucket(bucketVideosTime).Put(timeKey(v.CreatedAt, v.ID), nil); err != nil {
 		return nil, err
 	}
+	if err := t.addOwned(&v, c.At); err != nil {
+		return nil, err
+	}
 	return &v, t.putVideo(&v, true)
 }
 
@@ -218,6 +221,9 @@ func (t *Tx) DeleteVideo(c *command.DeleteVideo) (*model.Video, error) {
 		return nil, err
 	}
 	if err := t.deleteJobsOf(v.ID); err != nil {
+		return nil, err
+	}
+	if err := t.removeOwned(v); err != nil {
 		return nil, err
 	}
 	t.markDeleted(v.ID)

@@ -25,9 +25,8 @@ type Videos interface {
 }
 
 // TokenVerifier checks the signed token of a request for a private
-// video's media. It is the seam for accounts and signing keys (not built
-// yet): until a real verifier exists, RefuseAll stands in, so private
-// media is refused to everyone.
+// video's media. The edge role uses SignedTokens (the cluster's media
+// signing keys); RefuseAll is what a gate without a verifier uses.
 type TokenVerifier interface {
 	// Verify returns nil when r carries a valid, unexpired token for
 	// videoID.
@@ -50,10 +49,11 @@ type Decision int
 const (
 	// Allow: serve the media.
 	Allow Decision = iota
-	// NotFound: the video is unknown, not ready, or private without a
-	// valid token; answered 404, so a private video's existence does not
-	// leak.
+	// NotFound: the video is unknown or not ready.
 	NotFound
+	// Forbidden: the video is private and the request has no valid
+	// token; answered 403, as the origin does.
+	Forbidden
 )
 
 // kind is what the store said about a video.
@@ -104,6 +104,7 @@ func (g *Gate) Check(r *http.Request, videoID string) (Decision, error) {
 		if g.verifier.Verify(r, videoID) == nil {
 			return Allow, nil
 		}
+		return Forbidden, nil
 	}
 	return NotFound, nil
 }

@@ -68,13 +68,13 @@ func TestDecisions(t *testing.T) {
 	}{
 		{refuse, "/m", "pub", Allow},
 		{refuse, "/m", "unl", Allow},
-		{refuse, "/m", "priv", NotFound},
-		{refuse, "/m?token=ok-priv", "priv", NotFound}, // no signing keys yet: refused outright
+		{refuse, "/m", "priv", Forbidden},
+		{refuse, "/m?token=ok-priv", "priv", Forbidden}, // no signing keys: refused outright
 		{refuse, "/m", "proc", NotFound},
 		{refuse, "/m", "nope", NotFound},
 		{signed, "/m?token=ok-priv", "priv", Allow}, // the seam, once a verifier exists
-		{signed, "/m?token=ok-pub", "priv", NotFound},
-		{signed, "/m", "priv", NotFound},
+		{signed, "/m?token=ok-pub", "priv", Forbidden},
+		{signed, "/m", "priv", Forbidden},
 	} {
 		got, err := tc.gate.Check(httptest.NewRequest(http.MethodGet, tc.url, nil), tc.id)
 		if err != nil || got != tc.want {
@@ -96,7 +96,7 @@ func TestMemoAndInvalidate(t *testing.T) {
 	}
 	vs.set("v", model.StatusReady, model.Private)
 	g.Invalidate("v")
-	if d, _ := g.Check(r, "v"); d != NotFound {
+	if d, _ := g.Check(r, "v"); d != Forbidden {
 		t.Fatal("made private, still allowed after Invalidate")
 	}
 	// An invalidation while a read is in flight: the stale answer the read
@@ -109,7 +109,7 @@ func TestMemoAndInvalidate(t *testing.T) {
 	if d, _ := g.Check(r, "w"); d != Allow {
 		t.Fatal("the racing read itself answers from what it read")
 	}
-	if d, _ := g.Check(r, "w"); d != NotFound {
+	if d, _ := g.Check(r, "w"); d != Forbidden {
 		t.Fatal("a decision read before an invalidation was remembered after it")
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -176,6 +178,24 @@ func startBrowser(t *testing.T) *browser {
 	}()
 	if err := b.do(chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatalf("viewport: %v", err)
+	}
+	// Until a test logs in through the UI, the page acts with the admin
+	// token of the node started last (see auth_helpers_test.go).
+	lastToken.Lock()
+	tok := lastToken.v
+	lastToken.Unlock()
+	if tok != "" {
+		err := b.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, t, network.SetExtraHTTPHeaders,
+				network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": "Bearer " + tok}})
+			return err
+		}))
+		if err != nil {
+			t.Fatalf("auth header: %v", err)
+		}
 	}
 	return b
 }

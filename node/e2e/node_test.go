@@ -123,6 +123,7 @@ func startNodeConfig(t *testing.T, dataDir, config string, port int, extraEnv ..
 		}
 	})
 	n.waitReady(60 * time.Second)
+	n.registerToken()
 	return n
 }
 

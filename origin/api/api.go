@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -16,6 +17,7 @@ import (
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/origin"
+	"github.com/stratavideo/strata/origin/account"
 	"github.com/stratavideo/strata/origin/httperr"
 )
 
@@ -26,10 +28,20 @@ func init() {
 // Handler serves /api/v1/. Reads and writes work on any node (writes are
 // forwarded to the leader); uploads need the node's origin role.
 type Handler struct {
-	app    *cluster.App
-	origin *origin.Origin // nil on a node without the origin role
-	log    *slog.Logger
-	mux    *http.ServeMux
+	// RPID is the WebAuthn relying party ID; empty means each request's
+	// host (fine for localhost, set it for a real domain).
+	RPID string `json:"rp_id,omitempty"`
+	// Origins are the origins passkey ceremonies and cookie writes may come
+	// from; empty means the request's own origin.
+	Origins []string `json:"origins,omitempty"`
+	// PasswordLogin turns on the password fallback for accounts.
+	PasswordLogin bool `json:"password_login,omitempty"`
+
+	app      *cluster.App
+	origin   *origin.Origin // nil on a node without the origin role
+	log      *slog.Logger
+	mux      *http.ServeMux
+	accounts *account.Service
 }
 
 // CaddyModule returns the Caddy module information.
@@ -49,7 +61,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.app = app
 	h.origin, _ = app.Role("origin").(*origin.Origin)
+	cfg := account.DefaultConfig()
+	cfg.RPID, cfg.Origins, cfg.PasswordLogin, cfg.Logger = h.RPID, h.Origins, h.PasswordLogin, h.log
+	if h.accounts, err = account.New(app.Node(), cfg); err != nil {
+		return err
+	}
+	go h.bootstrap(ctx)
 	mux := http.NewServeMux()
+	h.accounts.Routes(mux)
+	mux.HandleFunc("GET /api/v1/account/videos", h.myVideos)
 	mux.HandleFunc("/api/v1/uploads/", h.uploads)
 	mux.HandleFunc("GET /api/v1/videos", h.listVideos)
 	mux.HandleFunc("GET /api/v1/videos/{id}", h.getVideo)
@@ -71,8 +91,39 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	// A method the mux knows the path for but not the method comes back as
 	// a plain-text 405; wrap it to keep errors JSON.
+	p, err := h.accounts.Authenticate(r)
+	if err != nil {
+		account.WriteAuthError(w, err)
+		return nil
+	}
+	if err := h.accounts.CheckCSRF(r, p); err != nil {
+		httperr.Write(w, http.StatusForbidden, "csrf", err.Error())
+		return nil
+	}
+	if p != nil {
+		r = r.WithContext(account.WithPrincipal(r.Context(), p))
+	}
 	h.mux.ServeHTTP(&jsonErrorWriter{ResponseWriter: w}, r)
 	return nil
+}
+
+// bootstrap makes the media signing key and, on a fresh cluster, the first
+// admin and its setup link, once the node has a leader.
+func (h *Handler) bootstrap(ctx caddy.Context) {
+	for ctx.Err() == nil {
+		if err := h.app.Node().WaitLeader(ctx); err != nil {
+			return
+		}
+		err := h.accounts.Bootstrap(ctx)
+		if err == nil {
+			return
+		}
+		h.log.Warn("account bootstrap failed; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // parts returns the running origin's pieces (only the node on a node
@@ -98,6 +149,12 @@ func (h *Handler) uploads(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, http.StatusNotFound, "no_uploads", "this node takes no uploads; send them to an origin")
 		return
 	}
+	if r.Method != http.MethodOptions {
+		r, ok = h.authorizeUpload(w, r, p)
+		if !ok {
+			return
+		}
+	}
 	p.Uploads.ServeHTTP(w, r)
 }
 
@@ -120,6 +177,8 @@ func (h *Handler) writeStoreError(w http.ResponseWriter, err error, what string)
 		httperr.BadRequest(w, err.Error())
 	case errors.Is(err, store.ErrExists):
 		httperr.Write(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, store.ErrExpired), errors.Is(err, store.ErrUsed):
+		httperr.Write(w, http.StatusGone, "gone", err.Error())
 	case errors.Is(err, cluster.ErrNotLeader):
 		httperr.Unavailable(w, "the cluster has no leader right now; try again in a moment")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

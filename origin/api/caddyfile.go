@@ -11,16 +11,41 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("strata_api", httpcaddyfile.Before, "file_server")
 }
 
-// UnmarshalCaddyfile reads the directive, which takes no options:
+// UnmarshalCaddyfile reads the directive:
 //
-//	strata_api
+//	strata_api {
+//		rp_id          example.com                   # WebAuthn relying party ID; default: each request's host
+//		origins        https://example.com https://www.example.com   # allowed origins; default: the request's own
+//		password_login                               # turn on the password fallback (off by default)
+//	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next()
 	if d.NextArg() {
 		return d.ArgErr()
 	}
-	if d.NextBlock(0) {
-		return d.Errf("strata_api takes no options")
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "rp_id":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			h.RPID = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "origins":
+			h.Origins = append(h.Origins, d.RemainingArgs()...)
+			if len(h.Origins) == 0 {
+				return d.ArgErr()
+			}
+		case "password_login":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.PasswordLogin = true
+		default:
+			return d.Errf("unknown strata_api option %q", d.Val())
+		}
 	}
 	return nil
 }

@@ -265,7 +265,7 @@ func (h *Handler) runRelated(w http.ResponseWriter, r *http.Request, s searcher)
 		return
 	}
 	v, err := s.Video(r.PathValue("id"))
-	if err == nil && !visibleByID(v) {
+	if err == nil && !visibleByID(r, v) {
 		httperr.NotFound(w, "video")
 		return
 	}

@@ -11,13 +11,30 @@ import (
 
 	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/model"
+	"github.com/stratavideo/strata/origin/account"
 	"github.com/stratavideo/strata/origin/httperr"
 	"github.com/stratavideo/strata/origin/upload"
 )
 
-// visibleTo reports whether an anonymous viewer may see v by its ID.
-// Private videos need an account (not yet built), so nobody sees them here.
-func visibleByID(v *model.Video) bool { return v.Visibility != model.Private }
+// visibleByID reports whether the caller may see v by its ID: anyone may
+// see public and unlisted videos, only the owner and admins private ones.
+func visibleByID(r *http.Request, v *model.Video) bool {
+	return account.FromContext(r.Context()).CanSee(v)
+}
+
+// editable answers 401 or 403 and returns false unless the caller may
+// change or delete v: its owner, a moderator or an admin.
+func editable(w http.ResponseWriter, r *http.Request, v *model.Video) bool {
+	p := account.Need(w, r, model.ScopeUpload)
+	if p == nil {
+		return false
+	}
+	if !p.CanEdit(v) {
+		httperr.Write(w, http.StatusForbidden, "forbidden", "only the video's owner, moderators and admins may change it")
+		return false
+	}
+	return true
+}
 
 // listed reports whether v belongs in public lists.
 func listed(v *model.Video) bool {
@@ -76,7 +93,7 @@ func (h *Handler) getVideo(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v, err := p.Node.Video(r.PathValue("id"))
-	if err == nil && !visibleByID(v) {
+	if err == nil && !visibleByID(r, v) {
 		httperr.NotFound(w, "video")
 		return
 	}
@@ -84,7 +101,7 @@ func (h *Handler) getVideo(w http.ResponseWriter, r *http.Request) {
 		h.writeStoreError(w, err, "video")
 		return
 	}
-	writeJSON(w, http.StatusOK, view(v))
+	writeJSON(w, http.StatusOK, h.viewFor(v, account.FromContext(r.Context())))
 }
 
 // patchBody is what PATCH takes; absent fields are left alone. Tags may be
@@ -102,8 +119,12 @@ func (h *Handler) patchVideo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if v, err := p.Node.Video(id); err != nil || !visibleByID(v) {
+	v, err := p.Node.Video(id)
+	if err != nil || !visibleByID(r, v) {
 		httperr.NotFound(w, "video")
+		return
+	}
+	if !editable(w, r, v) {
 		return
 	}
 	var body patchBody
@@ -144,7 +165,7 @@ func (h *Handler) patchVideo(w http.ResponseWriter, r *http.Request) {
 		h.writeStoreError(w, err, "video")
 		return
 	}
-	writeJSON(w, http.StatusOK, view(res.(*model.Video)))
+	writeJSON(w, http.StatusOK, h.viewFor(res.(*model.Video), account.FromContext(r.Context())))
 }
 
 func parseTagsJSON(raw json.RawMessage) ([]string, error) {
@@ -166,8 +187,12 @@ func (h *Handler) deleteVideo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if v, err := p.Node.Video(id); err != nil || !visibleByID(v) {
+	v, err := p.Node.Video(id)
+	if err != nil || !visibleByID(r, v) {
 		httperr.NotFound(w, "video")
+		return
+	}
+	if !editable(w, r, v) {
 		return
 	}
 	// Every origin removes its own copies of the files when it applies the

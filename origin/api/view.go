@@ -29,6 +29,9 @@ type Video struct {
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 	ReadyAt     *time.Time        `json:"ready_at,omitempty"`
+	// MediaToken opens a private video's media (?token=); only its owner
+	// and admins get one.
+	MediaToken string `json:"media_token,omitempty"`
 	// Score is set on search hits.
 	Score *float64 `json:"score,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/stratavideo/strata/cluster/mediatoken"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/origin"
@@ -34,6 +35,7 @@ func init() {
 type Handler struct {
 	origin *origin.Origin
 	log    *slog.Logger
+	tokens *mediatoken.Verifier
 }
 
 // CaddyModule returns the Caddy module information.
@@ -52,7 +54,20 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.origin = o
+	h.tokens = mediatoken.NewVerifier(nodeKeys{o})
 	return nil
+}
+
+// nodeKeys reads the signing keys from the running node; the node may not
+// be up yet when the handler is provisioned.
+type nodeKeys struct{ o *origin.Origin }
+
+func (k nodeKeys) SigningKeys() (*model.SigningKeys, error) {
+	p, err := k.o.Parts()
+	if err != nil {
+		return nil, err
+	}
+	return p.Node.SigningKeys()
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
@@ -81,11 +96,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		h.log.Error("media lookup", "video_id", id, "error", err)
 		httperr.Internal(w)
 		return nil
-	case v.Status != model.StatusReady || v.Visibility == model.Private:
-		// Private media will need a signed token; until accounts exist,
-		// nobody gets it.
+	case v.Status != model.StatusReady:
 		httperr.NotFound(w, "media file")
 		return nil
+	case v.Visibility == model.Private:
+		// The token is in the query, which is never part of a cache key;
+		// the API hands it to the owner and admins with the manifest URLs.
+		if err := h.tokens.Verify(id, r.URL.Query().Get("token")); err != nil {
+			httperr.Write(w, http.StatusForbidden, "forbidden", "this video is private: "+err.Error())
+			return nil
+		}
 	}
 	key := process.MediaPrefix(id) + file
 	ctx := r.Context()
@@ -94,6 +114,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		if blobstore.IsNotFound(err) {
 			// Another origin may hold the video's media.
 			h.setHeaders(w, key, file)
+			if v.Visibility == model.Private {
+				privateCache(w)
+			}
 			if !p.Replicas.Proxy(w, r, model.KindMedia, id, file) {
 				w.Header().Del("Content-Type")
 				httperr.NotFound(w, "media file")
@@ -117,6 +140,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	defer rd.Close()
 
 	h.setHeaders(w, key, file)
+	if v.Visibility == model.Private {
+		privateCache(w)
+	}
 	if attrs.ETag != "" {
 		w.Header().Set("ETag", attrs.ETag)
 	}
@@ -133,6 +159,12 @@ func (h *Handler) setHeaders(w http.ResponseWriter, key, file string) {
 	hdr.Set("Cache-Control", cacheControl(file))
 	hdr.Set("Access-Control-Allow-Origin", "*")
 	hdr.Set("X-Content-Type-Options", "nosniff")
+}
+
+// privateCache keeps shared caches from storing a private video's media:
+// only the viewer's browser may keep it.
+func privateCache(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", strings.Replace(w.Header().Get("Cache-Control"), "public", "private", 1))
 }
 
 // cacheControl: segments are immutable; everything else is revalidated.

@@ -124,13 +124,17 @@ func NormalizeTags(in []string) ([]string, error) {
 	return out, nil
 }
 
-// preCreate checks the metadata and gives the upload a short ID, which
-// becomes the video's ID.
+// preCreate checks the metadata and the API's grant (quotas), records the
+// owner, and gives the upload a short ID, which becomes the video's ID.
 func (h *Handler) preCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
 	if _, err := parseMeta(ev.Upload.MetaData); err != nil {
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(http.StatusBadRequest, "invalid_metadata", err.Error())
 	}
-	return tusd.HTTPResponse{}, tusd.FileInfoChanges{ID: NewID()}, nil
+	md, err := applyGrant(ev)
+	if err != nil {
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, err
+	}
+	return tusd.HTTPResponse{}, tusd.FileInfoChanges{ID: NewID(), MetaData: md}, nil
 }
 
 // preFinish runs when the last byte has arrived, before the client is told:
@@ -154,7 +158,7 @@ func (h *Handler) preFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 	}
 	now := h.cfg.Now().UTC()
 	_, err = h.cfg.Cluster.Apply(ctx, &command.CreateVideo{Stamp: command.Stamp{At: now}, Video: model.Video{
-		ID: id, Title: m.title, Description: m.description, Tags: m.tags,
+		ID: id, Owner: info.MetaData[ownerKey], Title: m.title, Description: m.description, Tags: m.tags,
 		Filename: m.filename, SizeBytes: info.Size, Visibility: model.Public,
 		RawHolders: holders(h.cfg.Self),
 	}})
