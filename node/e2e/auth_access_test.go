@@ -280,6 +280,14 @@ func authOwnershipPrivacyAndMediaTokens(t *testing.T, work string, n *node) {
 	if code, raw, _ := alice.upload(data, "too much"); code != http.StatusRequestEntityTooLarge || errorCode(raw) != "quota_reached" {
 		t.Fatalf("upload past the quota: %d %s", code, raw)
 	}
+	// A deferred length cannot slip past the quota.
+	code, raw = alice.do(http.MethodPost, "/api/v1/uploads/", "", map[string]string{
+		"Tus-Resumable": "1.0.0", "Upload-Defer-Length": "1",
+		"Upload-Metadata": tusMetadata(map[string]string{"filename": "clip.mp4", "title": "unknown length"}),
+	})
+	if code != http.StatusLengthRequired || errorCode(raw) != "length_required" {
+		t.Fatalf("upload of deferred length with a quota: %d %s", code, raw)
+	}
 
 	// The owner deletes: gone for everyone.
 	if code, raw := alice.do(http.MethodDelete, "/api/v1/videos/"+id, "", nil); code != http.StatusNoContent {

@@ -48,6 +48,12 @@ func (h *Handler) quotaCheck(userID string) func(context.Context, int64) error {
 		if err != nil {
 			return fmt.Errorf("read account: %w", err)
 		}
+		if size < 0 && (u.StorageQuota > 0 || u.DailyUploadQuota > 0) {
+			// A deferred length would let the bytes in before the quota
+			// could be checked.
+			return &upload.Refusal{Status: http.StatusLengthRequired, Code: "length_required",
+				Message: "your account has a quota: say the upload's length (Upload-Length) when you create it"}
+		}
 		size = max(size, 0)
 		if u.StorageQuota > 0 && u.StorageUsed+size > u.StorageQuota {
 			return &upload.Refusal{Status: http.StatusRequestEntityTooLarge, Code: "quota_reached",
