@@ -1,6 +1,7 @@
 // Strata web UI entry point: a tiny history-API router.
 //
 // Routes: /  ·  /upload  ·  /watch/{id}  ·  /search?q=&offset=
+//         /login  ·  /register  ·  /account  ·  /account/videos  ·  /account/setup?token=
 // Every page is a function ({ root, params, query, signal }) that renders
 // into <main>. `signal` aborts when the user leaves the page: pages use it
 // to cancel fetches, stop polling and destroy the player.
@@ -9,7 +10,11 @@ import home from './pages/home.js';
 import upload from './pages/upload.js';
 import watch from './pages/watch.js';
 import search from './pages/search.js';
+import account from './pages/account.js';
+import myVideos from './pages/my-videos.js';
+import { login, register, setup } from './pages/auth.js';
 import { notFound } from './pages/common.js';
+import { mountAccountNav } from './components/account-nav.js';
 
 // Test/debug hook: the current hls.js instance (null when none).
 window.__strata = { hls: null };
@@ -19,10 +24,16 @@ const routes = [
   [/^\/upload\/?$/, upload],
   [/^\/watch\/([^/]+)\/?$/, watch],
   [/^\/search\/?$/, search],
+  [/^\/login\/?$/, login],
+  [/^\/register\/?$/, register],
+  [/^\/account\/?$/, account],
+  [/^\/account\/videos\/?$/, myVideos],
+  [/^\/account\/setup\/?$/, setup],
 ];
 
 const main = document.getElementById('main');
 let controller = null;
+let accountNav = null;
 
 function match(pathname) {
   for (const [re, page] of routes) {
@@ -49,6 +60,7 @@ function render() {
   // The header search box shows the current query on /search only.
   const box = document.querySelector('[data-testid="search-input"]');
   if (box && !/^\/search\/?$/.test(url.pathname)) box.value = '';
+  accountNav?.update();
   document.querySelectorAll('[data-nav]').forEach((a) => {
     if (url.pathname.startsWith(`/${a.dataset.nav}`)) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -99,4 +111,5 @@ document.addEventListener('submit', (e) => {
 
 window.addEventListener('popstate', () => render());
 
+accountNav = mountAccountNav(document.querySelector('.site-nav'), navigate);
 render();

@@ -20,16 +20,40 @@ function levelLabel(level, all) {
 }
 
 /**
+ * url with its token query parameter set to token (private videos: every
+ * playlist, segment and init request needs it, and the URIs inside a
+ * playlist are relative, without it).
+ */
+export function withToken(url, token) {
+  if (!token) return url;
+  const u = new URL(url, typeof location !== 'undefined' ? location.href : 'http://localhost/');
+  u.searchParams.set('token', token);
+  return u.href;
+}
+
+/**
  * Attach an HLS source to <video>, wiring the quality <select>.
  * Everything is torn down when signal aborts. Reports fatal problems via onError.
+ *
+ * media, for a private video, is { token, refresh }: token goes on every
+ * request hls.js makes; refresh() (async) fetches a new one when the
+ * server refuses the old (it expires after some hours).
  */
-export async function startPlayer({ video, select, src, signal, onError }) {
+export async function startPlayer({ video, select, src, signal, onError, media = null }) {
   window.__strata.hls = null;
   const { default: Hls } = await preloadHls();
   if (signal.aborted) return;
 
   if (Hls.isSupported()) {
-    const hls = new Hls({ workerPath: WORKER_PATH, enableWorker: Boolean(WORKER_PATH) });
+    const config = { workerPath: WORKER_PATH, enableWorker: Boolean(WORKER_PATH) };
+    if (media?.token) {
+      // hls.js calls this before it opens each request: open it ourselves
+      // with the token added.
+      config.xhrSetup = (xhr, url) => {
+        xhr.open('GET', withToken(url, media.token), true);
+      };
+    }
+    const hls = new Hls(config);
     window.__strata.hls = hls;
     signal.addEventListener('abort', () => {
       hls.destroy();
@@ -67,8 +91,16 @@ export async function startPlayer({ video, select, src, signal, onError }) {
 
     let networkRetries = 0;
     let mediaRecoveries = 0;
+    let tokenRefreshes = 0;
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR && data.response?.code === 403 && media?.refresh && tokenRefreshes++ < 2) {
+        // The media token has probably expired: get a new one, go on.
+        media.refresh().then(() => {
+          if (!signal.aborted) hls.startLoad();
+        }, () => onError?.('This private video could not be loaded: log in again.'));
+        return;
+      }
       if (data.type === Hls.ErrorTypes.NETWORK_ERROR && networkRetries++ < 3) {
         hls.startLoad();
       } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries++ < 2) {

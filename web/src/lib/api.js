@@ -29,11 +29,28 @@ export function messageFromBody(body) {
   return '';
 }
 
-/** GET a JSON resource. Throws ApiError; an aborted request rethrows AbortError. */
-export async function getJSON(path, { signal } = {}) {
+// The session's CSRF token (from GET /api/v1/account/me), sent with every
+// write; lib/auth.js keeps it current.
+let csrfToken = '';
+export const CSRF_HEADER = 'X-CSRF-Token';
+export function setCSRFToken(token) {
+  csrfToken = token || '';
+}
+export const getCSRFToken = () => csrfToken;
+
+async function request(method, path, { body, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers[CSRF_HEADER] = csrfToken;
   let res;
   try {
-    res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
+    res = await fetch(path, {
+      method,
+      signal,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch (err) {
     if (err.name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.');
@@ -53,6 +70,7 @@ export async function getJSON(path, { signal } = {}) {
     }
     throw new ApiError(res.status, code, message || `The server answered ${res.status} ${res.statusText}`.trim());
   }
+  if (!text) return null; // 204 No Content
   try {
     return JSON.parse(text);
   } catch {
@@ -60,9 +78,24 @@ export async function getJSON(path, { signal } = {}) {
   }
 }
 
+/** GET a JSON resource. Throws ApiError; an aborted request rethrows AbortError. */
+export function getJSON(path, { signal } = {}) {
+  return request('GET', path, { signal });
+}
+
+/**
+ * A write (POST, PUT, PATCH, DELETE) with an optional JSON body. It carries
+ * the session's CSRF token. Resolves to the parsed answer, or null for 204.
+ */
+export function sendJSON(method, path, body, { signal } = {}) {
+  return request(method, path, { body, signal });
+}
+
 export const isAbort = (err) => err?.name === 'AbortError';
 
 export const videoURL = (id) => `/api/v1/videos/${encodeURIComponent(id)}`;
 export const watchPath = (id) => `/watch/${encodeURIComponent(id)}`;
+export const myVideosPath = '/account/videos';
+export const loginPath = (next) => (next && next !== '/' ? `/login?next=${encodeURIComponent(next)}` : '/login');
 export const searchPath = (q, offset = 0) =>
   `/search?q=${encodeURIComponent(q)}${offset > 0 ? `&offset=${offset}` : ''}`;

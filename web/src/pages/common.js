@@ -1,5 +1,6 @@
 // Small page-level pieces shared by several pages.
 import { h, icon, ICONS } from '../lib/dom.js';
+import { loginPath } from '../lib/api.js';
 
 /** A readable error panel, with an optional retry button. */
 export function errorBox(title, message, retry) {
@@ -25,4 +26,21 @@ export function notFound(root, what = 'page') {
     h('h1', { class: 'page-title' }, `This ${what} doesn't exist`),
     h('p', { class: 'muted' }, `It may have been removed, or the link is wrong.`),
     h('p', null, h('a', { class: 'btn btn-accent', href: '/' }, 'Back to latest videos'))));
+}
+
+/** "Log in to …": shown by pages that need an account when nobody is logged in. */
+export function loginRequired(root, { title, message, next = location.pathname + location.search }) {
+  const q = next && next !== '/' ? `?next=${encodeURIComponent(next)}` : '';
+  root.append(h('section', { class: 'empty login-required', 'data-testid': 'login-required' },
+    icon(ICONS.lock, 32),
+    h('p', null, title),
+    message ? h('p', { class: 'muted' }, message) : null,
+    h('div', { class: 'actions' },
+      h('a', { class: 'btn btn-accent', href: loginPath(next), 'data-testid': 'login-link' }, 'Log in'),
+      h('a', { class: 'btn', href: `/register${q}` }, 'Create an account'))));
+}
+
+/** A polite status line for the result of an action (announced, not alerting). */
+export function statusLine(testid) {
+  return h('p', { class: 'status-line', role: 'status', 'data-testid': testid });
 }

@@ -8,7 +8,9 @@
 // An upload keeps running while the user browses other pages of the app;
 // coming back to /upload shows it again (module-level `session`).
 import { h, icon, ICONS, sleep } from '../lib/dom.js';
-import { getJSON, isAbort, messageFromBody, videoURL, watchPath } from '../lib/api.js';
+import { getCSRFToken, getJSON, isAbort, loginPath, messageFromBody, videoURL, watchPath, CSRF_HEADER } from '../lib/api.js';
+import { currentUser, knownUser, sessionEnded } from '../lib/auth.js';
+import { errorBox, loginRequired } from './common.js';
 import { formatBytes, percent, plural, stripExtension, timeAgo } from '../lib/format.js';
 import { progressBar, setProgress, statusText } from '../components/status.js';
 
@@ -23,10 +25,9 @@ const loadTus = () => (tusModule ??= import('../vendor/tus.js'));
 /** The upload in progress (survives SPA navigation, not page reloads). */
 let session = null;
 
-export default function upload(ctx) {
-  const { root } = ctx;
+export default async function upload(ctx) {
+  const { root, signal } = ctx;
   document.title = 'Upload · Strata';
-  loadTus().catch(() => {}); // warm the chunk; errors surface on start
   root.append(h('h1', { class: 'page-title' }, 'Upload a video'));
   // An unfinished upload is shown again; once the bytes are all sent, coming
   // back to /upload starts afresh (the video itself is on the home page).
@@ -34,6 +35,27 @@ export default function upload(ctx) {
     root.append(session.node);
     return;
   }
+  // Uploading needs an account (a session cookie, or an API token).
+  let me = knownUser();
+  if (me === undefined) {
+    const checking = h('p', { class: 'muted', role: 'status' }, 'Checking your login…');
+    root.append(checking);
+    try {
+      me = await currentUser();
+    } catch (err) {
+      if (signal?.aborted) return;
+      checking.replaceWith(errorBox("Couldn't check your login", err.message, () => restart(ctx)));
+      return;
+    } finally {
+      checking.remove();
+    }
+    if (signal?.aborted) return;
+  }
+  if (!me) {
+    loginRequired(root, { title: 'Log in to upload', message: 'Videos belong to an account: log in, or create one in a moment with a passkey.', next: '/upload' });
+    return;
+  }
+  loadTus().catch(() => {}); // warm the chunk; errors surface on start
   session?.close();
   session = null;
   root.append(uploadForm(ctx));
@@ -233,6 +255,13 @@ class UploadSession {
       retryDelays: RETRY_DELAYS,
       metadata: meta,
       removeFingerprintOnSuccess: true,
+      // Cookie-authenticated writes carry the session's CSRF token. It is
+      // read per request, so an upload resumed after logging in again sends
+      // the new session's token. (Same-origin XHR sends the cookie itself.)
+      onBeforeRequest: (req) => {
+        const token = getCSRFToken();
+        if (token) req.setHeader(CSRF_HEADER, token);
+      },
       onProgress: (sent, total) => this.progress(sent, total),
       onError: (err) => this.failed(err),
       onSuccess: () => this.succeeded(),
@@ -277,10 +306,19 @@ class UploadSession {
 
   resume() {
     if (this.state !== 'paused' && this.state !== 'error') return;
+    const relogin = this.state === 'error' && this.authLost;
     this.errorEl.replaceChildren();
     this.setState('uploading', 'Uploading…');
-    this.upload.start();
     this.pauseBtn.focus();
+    if (!relogin) {
+      this.upload.start();
+      return;
+    }
+    // After logging in again the session (and its CSRF token) is new.
+    this.authLost = false;
+    currentUser({ force: true }).catch(() => null).then(() => {
+      if (!this.closed && this.state === 'uploading') this.upload.start();
+    });
   }
 
   progress(sent, total) {
@@ -305,10 +343,14 @@ class UploadSession {
     if (this.closed) return;
     const { message, retryable } = describeTusError(err);
     this.retryable = retryable;
+    this.authLost = err?.originalResponse?.getStatus?.() === 401;
     this.setState('error', 'Upload failed');
     this.errorEl.replaceChildren(h('div', { class: 'alert', role: 'alert' },
       icon(ICONS.alert, 22),
-      h('div', null, h('p', { class: 'alert-title' }, 'The upload did not go through'), h('p', null, message))));
+      h('div', null, h('p', { class: 'alert-title' }, 'The upload did not go through'), h('p', null, message),
+        this.authLost
+          ? h('p', null, h('a', { class: 'btn btn-small', href: loginPath('/upload') }, 'Log in'))
+          : null)));
   }
 
   succeeded() {
@@ -387,7 +429,11 @@ function describeTusError(err) {
   if (status === 413) {
     return { retryable: false, message: `The file is too large for this server.${serverMessage ? ` (${serverMessage})` : ''}` };
   }
-  if (status === 401 || status === 403) {
+  if (status === 401) {
+    sessionEnded();
+    return { retryable: true, message: 'You are not logged in any more. Log in again, come back to this page and press Retry: the upload continues where it stopped.' };
+  }
+  if (status === 403) {
     return { retryable: false, message: serverMessage || 'You are not allowed to upload here.' };
   }
   if (status === 415) {

@@ -85,10 +85,21 @@ function mountPlayer(stage, controls, video, signal) {
     h('div', { class: 'quality' },
       h('label', { for: 'quality' }, 'Quality'),
       select));
+  // A private video's API answer carries a media token for its owner:
+  // every playlist and segment request must carry it too.
+  const media = video.media_token ? {
+    token: video.media_token,
+    async refresh() {
+      const fresh = await getJSON(videoURL(video.id), { signal });
+      if (!fresh.media_token) throw new Error('no media token');
+      media.token = fresh.media_token;
+    },
+  } : null;
   startPlayer({
     video: el,
     select,
     src: video.hls,
+    media,
     signal,
     onError: (message) => problem.replaceChildren(errorBox('Playback problem', message)),
   }).catch((err) => {
