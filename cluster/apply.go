@@ -32,6 +32,9 @@ const retryPause = 50 * time.Millisecond
 // retried only when it certainly was not applied (no leader yet, or the
 // leader could not be dialled), so a retry never applies a command twice.
 func (n *Node) Apply(ctx context.Context, c command.Command) (any, error) {
+	if err := n.checkLevel(c); err != nil {
+		return nil, err
+	}
 	data, err := command.Encode(c)
 	if err != nil {
 		return nil, err

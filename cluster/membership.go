@@ -38,6 +38,13 @@ func (n *Node) startBackground() {
 		defer n.bg.Done()
 		n.registerLoop()
 	}()
+	if n.cfg.Cluster != nil {
+		n.bg.Add(1)
+		go func() {
+			defer n.bg.Done()
+			n.levelLoop()
+		}()
+	}
 }
 
 // inConfiguration reports whether this node is in the Raft configuration
@@ -287,6 +294,9 @@ type Status struct {
 	// StateHash digests the replicated state, when asked for (it reads
 	// the whole store).
 	StateHash string `json:"state_hash,omitempty"`
+	// CommandLevel is the command set this node's build understands
+	// (command.Level); builds from before levels report none.
+	CommandLevel uint8 `json:"command_level,omitempty"`
 }
 
 // LocalStatus describes this node.
@@ -297,7 +307,7 @@ func (n *Node) LocalStatus() Status {
 		ID: n.id, Roles: n.member().Roles, Addr: string(n.addr), HTTPURL: n.member().HTTPURL,
 		State: n.c().raft.State().String(), Voter: n.member().Voter, Leader: leaderID,
 		AppliedIndex: n.c().raft.AppliedIndex(), CommitIndex: n.c().raft.CommitIndex(), LastIndex: n.c().raft.LastIndex(),
-		Healthy: true,
+		Healthy: true, CommandLevel: command.Level,
 	}
 	fmt.Sscan(stats["term"], &st.Term)
 	if err := n.Ready(); err != nil {

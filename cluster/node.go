@@ -125,6 +125,9 @@ type Node struct {
 	rpcRoutesMu sync.Mutex
 	rpcRoutes   map[string]*atomic.Pointer[http.Handler]
 
+	// levels are the command levels peers last reported (see levels.go).
+	levels sync.Map
+
 	stop chan struct{}
 	bg   sync.WaitGroup
 }

@@ -28,6 +28,9 @@ or --address, default localhost:2019):
                                     its passkey; open it within a day
   strata admin create NAME --token  prints only a new admin-scoped API token,
                                     for scripts (Authorization: Bearer TOKEN)
+  strata admin rotate-key           makes a new media signing key current;
+                                    tokens signed with older keys still verify
+  strata admin remove-key KEY_ID    drops an old key: its tokens stop verifying
 
 The link is a path on the node's site; --url (default $STRATA_URL, or
 http://localhost and the port of $STRATA_ADDR) is put in front of it.`,
@@ -35,7 +38,7 @@ http://localhost and the port of $STRATA_ADDR) is put in front of it.`,
 			cmd.Flags().String("address", "", "the node's admin endpoint (default $STRATA_ADMIN or localhost:2019)")
 			cmd.Flags().Bool("token", false, "print only a new admin-scoped API token")
 			cmd.Flags().String("url", "", "the site's address, put in front of the setup link")
-			cmd.Args = cobra.ExactArgs(2)
+			cmd.Args = cobra.RangeArgs(1, 2)
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(runAdminCommand)
 		},
 	})
@@ -43,8 +46,20 @@ http://localhost and the port of $STRATA_ADDR) is put in front of it.`,
 
 func runAdminCommand(fl caddycmd.Flags) (int, error) {
 	args := fl.Args()
-	if args[0] != "create" {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("usage: strata admin create NAME [--token]")
+	switch {
+	case args[0] == "rotate-key" && len(args) == 1, args[0] == "remove-key" && len(args) == 2:
+		body := map[string]string{}
+		if len(args) == 2 {
+			body["remove"] = args[1]
+		}
+		var ring account.KeyRing
+		if err := adminCall(adminAddress(fl), http.MethodPost, "/strata/accounts/keys", body, &ring); err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		fmt.Printf("current media signing key: %s (keys: %s)\n", ring.Current, strings.Join(ring.Keys, ", "))
+		return caddy.ExitCodeSuccess, nil
+	case args[0] != "create" || len(args) != 2:
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("usage: strata admin create NAME [--token] | rotate-key | remove-key KEY_ID")
 	}
 	withToken := fl.Bool("token")
 	var out account.AdminCreated

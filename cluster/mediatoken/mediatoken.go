@@ -148,13 +148,32 @@ func (v *Verifier) current() (*model.SigningKeys, error) {
 	return ring, nil
 }
 
-// Verify checks token for videoID now.
+// Verify checks token for videoID now. A token signed with a key the
+// remembered ring lacks (a rotation another node has just applied) makes
+// it read the ring again, at most every tenth of a second, so a rotation
+// does not refuse good tokens for a second and made-up key IDs cannot
+// make every request read the store.
 func (v *Verifier) Verify(videoID, token string) error {
 	ring, err := v.current()
 	if err != nil {
 		return err
 	}
-	return Verify(ring, videoID, token, v.Now())
+	err = Verify(ring, videoID, token, v.Now())
+	if errors.Is(err, ErrUnknownKey) && v.staleFor(100*time.Millisecond) {
+		v.Forget()
+		if ring, err = v.current(); err != nil {
+			return err
+		}
+		err = Verify(ring, videoID, token, v.Now())
+	}
+	return err
+}
+
+// staleFor reports whether the remembered ring is older than d.
+func (v *Verifier) staleFor(d time.Duration) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.Now().Sub(v.fetched) >= d
 }
 
 // Sign makes a token for videoID that lives ttl from now.

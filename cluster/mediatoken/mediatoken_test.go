@@ -103,3 +103,30 @@ func TestVerifierRefreshesRing(t *testing.T) {
 		t.Fatalf("after the TTL: %v", err)
 	}
 }
+
+// TestVerifierLearnsANewKey: a token of a key made since the ring was read
+// verifies at once (the ring is read again), but made-up key IDs read the
+// store at most every tenth of a second.
+func TestVerifierLearnsANewKey(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a, b := NewKey(), NewKey()
+	src := &ringSource{ring: &model.SigningKeys{Current: a.ID, Keys: []model.SigningKey{a}}}
+	v := NewVerifier(src)
+	v.Now = func() time.Time { return now }
+	if _, _, err := v.Sign("vid1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rotated := &model.SigningKeys{Current: b.ID, Keys: []model.SigningKey{a, b}}
+	tok, err := Sign(rotated, "vid1", now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.ring = rotated
+	if err := v.Verify("vid1", tok); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("right after a read the ring is not read again: %v", err)
+	}
+	now = now.Add(200 * time.Millisecond) // still within the TTL
+	if err := v.Verify("vid1", tok); err != nil {
+		t.Fatalf("a new key's token within the TTL: %v", err)
+	}
+}

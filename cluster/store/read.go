@@ -207,7 +207,9 @@ func (s *Store) Hash() (string, error) {
 	h := sha256.New()
 	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
-			if bytes.Equal(name, bucketMeta) {
+			// An empty bucket holds no state: a build that made a bucket
+			// another has not made yet (mid-upgrade) holds the same.
+			if k, _ := b.Cursor().First(); bytes.Equal(name, bucketMeta) || k == nil {
 				return nil
 			}
 			h.Write(name)

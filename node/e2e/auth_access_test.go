@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -273,6 +274,55 @@ func authOwnershipPrivacyAndMediaTokens(t *testing.T, work string, n *node) {
 				t.Errorf("%s with %s: %d %.200s, want %d", path, tc.name, code, raw, tc.want)
 			}
 		}
+	}
+
+	// Rotation: a new key signs new tokens, the old key's tokens play on
+	// until it is removed, then they are refused.
+	rotate := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(strataBin, append([]string{"admin"}, args...)...)
+		cmd.Env = append(os.Environ(), "STRATA_ADMIN=unix/"+filepath.Join(n.dataDir, "admin.sock"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("strata admin %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	oldKey, _, _ := strings.Cut(own.MediaToken, ".")
+	rotate("rotate-key")
+	var fresh struct {
+		MediaToken string `json:"media_token"`
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		alice.json(http.MethodGet, "/api/v1/videos/"+id, "", http.StatusOK, &fresh)
+		if k, _, _ := strings.Cut(fresh.MediaToken, "."); k != oldKey {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a rotation the owner still gets tokens of key %s", oldKey)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+	for _, tok := range []string{own.MediaToken, fresh.MediaToken} {
+		if code, raw := anon.do(http.MethodGet, manifest+"?token="+tok, "", nil); code != http.StatusOK {
+			t.Fatalf("after a rotation, a token %.12s…: %d %s", tok, code, raw)
+		}
+	}
+	rotate("remove-key", oldKey)
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		code, _ := anon.do(http.MethodGet, segment+"?token="+own.MediaToken, "", nil)
+		if code == http.StatusForbidden {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a removed key's token still gets %d", code)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+	if code, raw := anon.do(http.MethodGet, segment+"?token="+fresh.MediaToken, "", nil); code != http.StatusOK {
+		t.Fatalf("the new key's token after the old one's removal: %d %s", code, raw)
 	}
 
 	// Quotas: an upload past the storage quota is refused before a byte.

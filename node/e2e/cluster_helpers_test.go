@@ -21,6 +21,13 @@ type member struct {
 	name   string
 	origin string // the origin role's block, "" for a node without it
 	join   string // a member's cluster port, "" to bootstrap
+	// bin is another build to run, without an admin token for the test
+	// (upgrade tests); "" is the build under test.
+	bin string
+	// httpPort and clusterAddr, when set, are the ports to use (a node
+	// restarted in place); otherwise free ones are picked.
+	httpPort    int
+	clusterAddr string
 }
 
 // clusterNode is a running member.
@@ -34,14 +41,24 @@ type clusterNode struct {
 // startMember writes the member's Caddyfile and runs it.
 func startMember(t *testing.T, dir string, m member) *clusterNode {
 	t.Helper()
-	httpPort := freePort(t)
-	clusterAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	httpPort, clusterAddr := m.httpPort, m.clusterAddr
+	if httpPort == 0 {
+		httpPort = freePort(t)
+	}
+	if clusterAddr == "" {
+		clusterAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
 	dataDir := filepath.Join(dir, m.name)
 	cfg := filepath.Join(dir, m.name+".Caddyfile")
 	if err := os.WriteFile(cfg, []byte(memberCaddyfile(m, clusterAddr, httpPort)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n := startNodeConfig(t, dataDir, cfg, httpPort)
+	var n *node
+	if m.bin == "" {
+		n = startNodeConfig(t, dataDir, cfg, httpPort)
+	} else {
+		n = startNodeBin(t, m.bin, false, dataDir, cfg, httpPort)
+	}
 	return &clusterNode{node: n, spec: m, clusterAddr: clusterAddr, config: cfg}
 }
 

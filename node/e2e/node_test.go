@@ -93,13 +93,20 @@ func startNode(t *testing.T, dataDir string, extraEnv ...string) *node {
 // embedded one when ""), serving HTTP on port.
 func startNodeConfig(t *testing.T, dataDir, config string, port int, extraEnv ...string) *node {
 	t.Helper()
+	return startNodeBin(t, strataBin, true, dataDir, config, port, extraEnv...)
+}
+
+// startNodeBin runs bin (another build, for upgrade tests) and, with token,
+// gives the test an admin token for the node's writes.
+func startNodeBin(t *testing.T, bin string, token bool, dataDir, config string, port int, extraEnv ...string) *node {
+	t.Helper()
 	n := &node{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), dataDir: dataDir,
 		logs: &syncBuffer{}, exited: make(chan struct{})}
 	args := []string{"run"}
 	if config != "" {
 		args = append(args, "--config", config, "--adapter", "caddyfile")
 	}
-	n.cmd = exec.Command(strataBin, args...)
+	n.cmd = exec.Command(bin, args...)
 	n.cmd.Dir = t.TempDir()
 	n.cmd.Env = append(os.Environ(),
 		fmt.Sprintf("STRATA_ADDR=127.0.0.1:%d", port),
@@ -123,7 +130,9 @@ func startNodeConfig(t *testing.T, dataDir, config string, port int, extraEnv ..
 		}
 	})
 	n.waitReady(60 * time.Second)
-	n.registerToken()
+	if token {
+		n.registerToken()
+	}
 	return n
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/cluster/command"
+	"github.com/stratavideo/strata/cluster/mediatoken"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/cluster/store"
 )
@@ -25,6 +27,8 @@ func init() {
 //
 //	POST /strata/accounts/admins  {"name": "alice"}                 → {"user", "setup_link"}
 //	POST /strata/accounts/admins  {"name": "alice", "token": true}  → {"user", "token"}
+//	POST /strata/accounts/keys    {}                                → {"current", "keys"}: a new media signing key
+//	POST /strata/accounts/keys    {"remove": "KEY_ID"}              → the ring without that (old) key
 //
 // The account is made as an admin if it does not exist; an existing admin
 // gets a new setup link (a way back in after losing every passkey) or a
@@ -66,6 +70,9 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	if a.app == nil || a.app.Node() == nil {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("this config runs no strata node")}
 	}
+	if strings.TrimSuffix(r.URL.Path, "/") == "/strata/accounts/keys" && r.Method == http.MethodPost {
+		return a.keys(w, r)
+	}
 	if strings.TrimSuffix(r.URL.Path, "/") != "/strata/accounts/admins" || r.Method != http.MethodPost {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path)}
 	}
@@ -92,6 +99,49 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 			status = http.StatusConflict
 		}
 		return caddy.APIError{HTTPStatus: status, Err: err}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(out)
+}
+
+// KeyRing is the answer of POST /strata/accounts/keys: the key IDs, never
+// the secrets.
+type KeyRing struct {
+	Current string   `json:"current"`
+	Keys    []string `json:"keys"`
+}
+
+// keys rotates the media signing key (tokens signed with older keys keep
+// verifying until those are removed) or removes an old key.
+func (a *adminAPI) keys(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Remove string `json:"remove"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&body); err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("body: %w", err)}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	stamp := command.Stamp{At: time.Now().UTC()}
+	var c command.Command = &command.RotateSigningKey{Stamp: stamp, Key: mediatoken.NewKey()}
+	if body.Remove != "" {
+		c = &command.RemoveSigningKey{Stamp: stamp, ID: body.Remove}
+	}
+	v, err := a.app.Node().Apply(ctx, c)
+	if err != nil {
+		status := http.StatusInternalServerError
+		switch {
+		case errors.Is(err, store.ErrInvalid):
+			status = http.StatusBadRequest
+		case errors.Is(err, store.ErrNotFound):
+			status = http.StatusNotFound
+		}
+		return caddy.APIError{HTTPStatus: status, Err: err}
+	}
+	ring := v.(*model.SigningKeys)
+	out := KeyRing{Current: ring.Current}
+	for _, k := range ring.Keys {
+		out.Keys = append(out.Keys, k.ID)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(out)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/cluster/store"
@@ -467,6 +468,8 @@ func (s *Service) writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 	case errors.Is(err, store.ErrUsed), errors.Is(err, store.ErrExpired):
 		writeError(w, http.StatusGone, "link_expired", "this link was used already or has expired")
+	case errors.Is(err, cluster.ErrUpgradeInProgress):
+		writeError(w, http.StatusServiceUnavailable, "upgrade_in_progress", cluster.ErrUpgradeInProgress.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, "timeout", "the request took too long")
 	default:

@@ -181,6 +181,8 @@ func (h *Handler) writeStoreError(w http.ResponseWriter, err error, what string)
 		httperr.Write(w, http.StatusGone, "gone", err.Error())
 	case errors.Is(err, cluster.ErrNotLeader):
 		httperr.Unavailable(w, "the cluster has no leader right now; try again in a moment")
+	case errors.Is(err, cluster.ErrUpgradeInProgress):
+		httperr.Write(w, http.StatusServiceUnavailable, "upgrade_in_progress", cluster.ErrUpgradeInProgress.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		httperr.Write(w, http.StatusGatewayTimeout, "timeout", "the request took too long")
 	default:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ type strataCluster struct {
 	leader string // http://host:port of the leader
 	ids    []string
 	client *http.Client
+	// token is an admin API token: writes need an account.
+	token string
 }
 
 const strataNode = `{
@@ -121,6 +124,29 @@ func startStrata(bin, dir string, videos int) (*strataCluster, error) {
 		c.stop()
 		return nil, err
 	}
+	// Writes need an account: an admin token from the admin endpoint, as
+	// `strata admin create NAME --token` gets one (retried while the
+	// first node bootstraps its accounts).
+	err = poll(60*time.Second, "an admin token", func() error {
+		resp, err := admin.Post("http://localhost/strata/accounts/admins", "application/json",
+			strings.NewReader(`{"name":"bench","token":true}`))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Token string `json:"token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
+			return fmt.Errorf("admin token: %s %v", resp.Status, err)
+		}
+		c.token = out.Token
+		return nil
+	})
+	if err != nil {
+		c.stop()
+		return nil, err
+	}
 	for i := range videos {
 		id, err := c.createVideo(fmt.Sprintf("bench record %d", i))
 		if err != nil {
@@ -137,6 +163,7 @@ func (c *strataCluster) createVideo(title string) (string, error) {
 	req, _ := http.NewRequest(http.MethodPost, c.leader+"/api/v1/uploads/", nil)
 	req.Header.Set("Tus-Resumable", "1.0.0")
 	req.Header.Set("Upload-Length", "0")
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Upload-Metadata", "title "+base64.StdEncoding.EncodeToString([]byte(title)))
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -159,6 +186,7 @@ func (c *strataCluster) writer(i int) (func(context.Context, int) error, error) 
 		body := fmt.Sprintf(`{"description":%q}`, record(seq))
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPatch, url, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+c.token)
 		resp, err := c.client.Do(req)
 		if err != nil {
 			return err

@@ -1,0 +1,20 @@
+package command
+
+// Level numbers the command sets that builds understand, so that a cluster
+// can be upgraded one node at a time: a node proposes a command only when
+// every member understands it, because a replica that meets an entry it
+// cannot decode must stop (its state may not diverge). Raise Level when a
+// build adds command types or versions, and say in LevelOf which ones.
+const Level uint8 = 2
+
+// BaselineLevel is what a node that reports no level understands: builds
+// from before levels existed knew every command but the accounts'.
+const BaselineLevel uint8 = 1
+
+// LevelOf is the level that introduced commands of type t.
+func LevelOf(t Type) uint8 {
+	if t >= 50 && t < 70 { // accounts
+		return 2
+	}
+	return BaselineLevel
+}
