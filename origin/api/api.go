@@ -79,6 +79,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	mux.HandleFunc("GET /api/v1/search/suggest", h.suggest)
 	mux.HandleFunc("GET /api/v1/videos/trending", h.trending)
 	mux.HandleFunc("GET /api/v1/videos/{id}/related", h.related)
+	mux.HandleFunc("GET /api/v1/admin/cluster", h.adminCluster)
+	mux.HandleFunc("GET /api/v1/admin/jobs", h.adminJobs)
+	mux.HandleFunc("POST /api/v1/admin/jobs/{id}/retry", h.adminRetryJob)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})

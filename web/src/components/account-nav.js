@@ -1,7 +1,7 @@
 // The header's account area: "Log in" when nobody is, else a button with
 // the user's name that opens a small disclosure menu (My videos, Account,
-// Log out). Keyboard: Enter/Space opens, Tab moves through it, Escape
-// closes and returns focus to the button.
+// the admin dashboard for admins, Log out). Keyboard: Enter/Space opens,
+// Tab moves through it, Escape closes and returns focus to the button.
 import { h, icon, ICONS } from '../lib/dom.js';
 import { loginPath, myVideosPath } from '../lib/api.js';
 import { currentUser, logout, onAuthChange } from '../lib/auth.js';
@@ -47,6 +47,9 @@ export function mountAccountNav(nav, navigate) {
         h('span', { class: 'muted' }, `@${u.name}${u.role && u.role !== 'user' ? ` · ${u.role}` : ''}`)),
       h('a', { class: 'menu-item', href: myVideosPath, 'data-testid': 'nav-my-videos' }, icon(ICONS.film, 18), 'My videos'),
       h('a', { class: 'menu-item', href: '/account', 'data-testid': 'nav-account' }, icon(ICONS.key, 18), 'Account and passkeys'),
+      u.role === 'admin'
+        ? h('a', { class: 'menu-item', href: '/admin', 'data-testid': 'nav-admin' }, icon(ICONS.gauge, 18), 'Admin dashboard')
+        : null,
       out);
     area.replaceChildren(button, menu);
 

@@ -70,6 +70,7 @@ export const ICONS = {
   plus: 'M12 5v14M5 12h14',
   copy: 'M9 9h11v11H9zM5 15H4V4h11v1',
   lock: 'M6 11h12v10H6zM8 11V7a4 4 0 0 1 8 0v4',
+  gauge: 'M12 14l4-4M3.5 18a9 9 0 1 1 17 0',
 };
 
 /** Resolves after ms, or early (without rejecting) when signal aborts. */
