@@ -322,6 +322,10 @@ func (n *Node) ListVideos(cursor string, limit int, keep func(*model.Video) bool
 	return n.c().store.ListVideos(cursor, limit, keep)
 }
 
+// QoE returns the playback-quality sums of day and video (either empty
+// for all), by day, video and edge.
+func (n *Node) QoE(day, video string) ([]*model.QoE, error) { return n.c().store.QoE(day, video) }
+
 // JobsOf reads a video's jobs from the local store.
 func (n *Node) JobsOf(videoID string) ([]*model.Job, error) { return n.c().store.JobsOf(videoID) }
 

@@ -103,6 +103,7 @@ var decoders = map[key]decoder{
 	{TypeFailJob, 1}:          jsonDecoder[FailJob](),
 	{TypeRetryJob, 1}:         jsonDecoder[RetryJob](),
 	{TypeAddViews, 1}:         jsonDecoder[AddViews](),
+	{TypeAddQoE, 1}:           jsonDecoder[AddQoE](),
 	{TypeRegisterMember, 1}:   jsonDecoder[RegisterMember](),
 	{TypeRemoveMember, 1}:     jsonDecoder[RemoveMember](),
 	{TypeCreateUser, 1}:       jsonDecoder[CreateUser](),

@@ -5,14 +5,20 @@ package command
 // every member understands it, because a replica that meets an entry it
 // cannot decode must stop (its state may not diverge). Raise Level when a
 // build adds command types or versions, and say in LevelOf which ones.
-const Level uint8 = 2
+const Level uint8 = 3
 
 // BaselineLevel is what a node that reports no level understands: builds
 // from before levels existed knew every command but the accounts'.
 const BaselineLevel uint8 = 1
 
 // LevelOf is the level that introduced commands of type t.
+//
+//	level 2: the accounts (types 50-69)
+//	level 3: playback-quality sums (AddQoE)
 func LevelOf(t Type) uint8 {
+	if t == TypeAddQoE {
+		return 3
+	}
 	if t >= 50 && t < 70 { // accounts
 		return 2
 	}

@@ -63,6 +63,7 @@ var handlers = map[command.Type]handler{
 	command.TypeFailJob:          typed((*store.Tx).FailJob),
 	command.TypeRetryJob:         typed((*store.Tx).RetryJob),
 	command.TypeAddViews:         typed((*store.Tx).AddViews),
+	command.TypeAddQoE:           typed((*store.Tx).AddQoE),
 	command.TypeRegisterMember:   typed((*store.Tx).RegisterMember),
 	command.TypeRemoveMember:     typed((*store.Tx).RemoveMember),
 	command.TypeCreateUser:       typed((*store.Tx).CreateUser),

@@ -52,13 +52,14 @@ var (
 	bucketChallenges  = []byte("challenges")
 	bucketSetupLinks  = []byte("setup_links")
 	bucketSigningKeys = []byte("signing_keys")
+	bucketQoE         = []byte("qoe")
 
 	keyApplied = []byte("applied")
 	keyJobSeq  = []byte("job_seq")
 
 	allBuckets = [][]byte{bucketMeta, bucketVideos, bucketVideosTime, bucketJobs, bucketJobsOpen, bucketJobsVideo, bucketMembers,
 		bucketVideosOwner, bucketUsers, bucketUsersName, bucketPasskeys, bucketSessions, bucketTokens, bucketTokensHash,
-		bucketChallenges, bucketSetupLinks, bucketSigningKeys}
+		bucketChallenges, bucketSetupLinks, bucketSigningKeys, bucketQoE}
 )
 
 // Config tunes the bbolt file.

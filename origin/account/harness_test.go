@@ -25,9 +25,10 @@ import (
 // real encoding and FSM into a real store.
 type testNode struct {
 	*store.Store
-	f   *fsm.FSM
-	mu  sync.Mutex
-	idx uint64
+	f      *fsm.FSM
+	mu     sync.Mutex
+	idx    uint64
+	closed bool
 }
 
 func newTestNode(t *testing.T) *testNode {
@@ -43,8 +44,19 @@ func newTestNode(t *testing.T) *testNode {
 		t.Fatal(err)
 	}
 	f := fsm.New(st, ix, nil)
-	t.Cleanup(func() { f.Close(); ix.Close(); st.Close() })
-	return &testNode{Store: st, f: f}
+	n := &testNode{Store: st, f: f}
+	t.Cleanup(func() {
+		// A token's use is recorded off the request: an apply may still
+		// come after the test; it must find the node closed, not the
+		// store.
+		n.mu.Lock()
+		n.closed = true
+		n.mu.Unlock()
+		f.Close()
+		ix.Close()
+		st.Close()
+	})
+	return n
 }
 
 func (n *testNode) Apply(_ context.Context, c command.Command) (any, error) {
@@ -54,6 +66,9 @@ func (n *testNode) Apply(_ context.Context, c command.Command) (any, error) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.closed {
+		return nil, errors.New("test node closed")
+	}
 	n.idx++
 	res := n.f.Apply(&raft.Log{Index: n.idx, Type: raft.LogCommand, Data: raw}).(fsm.Result)
 	return res.Value, res.Err

@@ -18,6 +18,7 @@ import (
 	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/origin"
 	"github.com/stratavideo/strata/origin/account"
+	"github.com/stratavideo/strata/origin/beacon"
 	"github.com/stratavideo/strata/origin/httperr"
 )
 
@@ -42,6 +43,11 @@ type Handler struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	accounts *account.Service
+	// beaconCollector counts views and playback quality from beacons;
+	// it is shared, under beaconKey, with the configs before and after
+	// this one (see collectors).
+	beaconCollector *beacon.Collector
+	beaconKey       any
 }
 
 // CaddyModule returns the Caddy module information.
@@ -67,6 +73,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	go h.bootstrap(ctx)
+	if err := h.startBeacons(app.Node()); err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
 	h.accounts.Routes(mux)
 	mux.HandleFunc("GET /api/v1/account/videos", h.myVideos)
@@ -82,6 +91,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	mux.HandleFunc("GET /api/v1/admin/cluster", h.adminCluster)
 	mux.HandleFunc("GET /api/v1/admin/jobs", h.adminJobs)
 	mux.HandleFunc("POST /api/v1/admin/jobs/{id}/retry", h.adminRetryJob)
+	mux.HandleFunc("GET /api/v1/admin/qoe", h.adminQoE)
+	mux.HandleFunc("POST /api/v1/beacons", h.beacons)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -93,7 +104,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // path it is routed; it never calls next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	// A method the mux knows the path for but not the method comes back as
-	// a plain-text 405; wrap it to keep errors JSON.
+	// a plain-text 405; wrap it (jsonErrorWriter) to keep errors JSON.
+	//
+	// Beacons are anonymous and sent by navigator.sendBeacon, which cannot
+	// add the CSRF header: they skip the login (whose cookie they may
+	// carry) and change nothing of any account.
+	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/beacons" {
+		h.mux.ServeHTTP(&jsonErrorWriter{ResponseWriter: w}, r)
+		return nil
+	}
 	p, err := h.accounts.Authenticate(r)
 	if err != nil {
 		account.WriteAuthError(w, err)
