@@ -31,17 +31,19 @@ func (n *Node) Backup(ctx context.Context, w io.Writer) (uint64, error) {
 	if err := n.ConsistentRead(ctx); err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
 	}
-	c := n.c()
-	sn, err := c.store.Snapshot()
+	sn, err := n.c().store.Snapshot()
 	if err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
 	}
 	defer sn.Release()
-	applied := c.fsm.Applied()
+	return sn.Applied(), writeBackup(sn, w)
+}
+
+func writeBackup(sn *store.Snapshot, w io.Writer) error {
 	if _, err := sn.WriteTo(w); err != nil {
-		return 0, fmt.Errorf("backup: write: %w", err)
+		return fmt.Errorf("backup: write: %w", err)
 	}
-	return applied, nil
+	return nil
 }
 
 // RestoreConfig says where and how to restore a backup.
@@ -204,16 +206,22 @@ func (a *backupAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("this config runs no strata node")}
 	}
 	n := a.app.node
-	// The consistent read comes first so that a failure can still be an
-	// error status; once bytes flow, a failure cuts the stream short and
-	// the client sees a truncated copy (which restore refuses).
+	// The consistent read and the snapshot come first so that a failure
+	// can still be an error status, and the header can say exactly which
+	// index the copy holds; once bytes flow, a failure cuts the stream
+	// short and the client sees a truncated copy (which restore refuses).
 	if err := n.ConsistentRead(r.Context()); err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
 	}
+	sn, err := n.c().store.Snapshot()
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+	}
+	defer sn.Release()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("X-Strata-Node", n.ID())
-	w.Header().Set("X-Strata-Applied", strconv.FormatUint(n.c().fsm.Applied(), 10))
-	if _, err := n.Backup(r.Context(), w); err != nil {
+	w.Header().Set("X-Strata-Applied", strconv.FormatUint(sn.Applied(), 10))
+	if err := writeBackup(sn, w); err != nil {
 		n.log.Error("backup cut short", "error", err)
 	}
 	return nil

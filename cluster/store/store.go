@@ -202,6 +202,9 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 	return &Snapshot{tx: tx, unlock: s.mu.RUnlock}, nil
 }
 
+// Applied is the index of the last log entry the snapshot holds.
+func (sn *Snapshot) Applied() uint64 { return getUint(sn.tx.Bucket(bucketMeta), keyApplied) }
+
 // WriteTo writes the snapshot as a bbolt file image.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) { return sn.tx.WriteTo(w) }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -204,4 +205,29 @@ func (n *node) jobs(t *testing.T) []job {
 		t.Fatal(err)
 	}
 	return out.Jobs
+}
+
+// startThreeOrigins starts o1 (which bootstraps), o2 and o3 into nodes,
+// origins without workers, and waits until they are one healthy cluster.
+func startThreeOrigins(t *testing.T, dir string, nodes map[string]*clusterNode) {
+	t.Helper()
+	nodes["o1"] = startMember(t, dir, member{name: "o1", origin: "workers 0"})
+	nodes["o2"] = startMember(t, dir, member{name: "o2", origin: "workers 0", join: nodes["o1"].clusterAddr})
+	nodes["o3"] = startMember(t, dir, member{name: "o3", origin: "workers 0", join: nodes["o1"].clusterAddr})
+	waitCluster(t, nodes["o1"].node, 30*time.Second, "three healthy nodes", allHealthyAndEqual("o1", "o2", "o3"))
+}
+
+// running lists the members whose process has not exited.
+func running(mu *sync.Mutex, nodes map[string]*clusterNode) []*clusterNode {
+	mu.Lock()
+	defer mu.Unlock()
+	var out []*clusterNode
+	for _, n := range nodes {
+		select {
+		case <-n.exited:
+		default:
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -37,29 +37,14 @@ func TestClusterLeaderKilledUnderWriteLoad(t *testing.T) {
 	dir := t.TempDir()
 	nodes := map[string]*clusterNode{}
 	var mu sync.Mutex
-	nodes["o1"] = startMember(t, dir, member{name: "o1", origin: "workers 0"})
-	nodes["o2"] = startMember(t, dir, member{name: "o2", origin: "workers 0", join: nodes["o1"].clusterAddr})
-	nodes["o3"] = startMember(t, dir, member{name: "o3", origin: "workers 0", join: nodes["o1"].clusterAddr})
-	waitCluster(t, nodes["o1"].node, 30*time.Second, "three healthy nodes", allHealthyAndEqual("o1", "o2", "o3"))
+	startThreeOrigins(t, dir, nodes)
 
 	// Records to write to: empty uploads make videos at once.
 	var ids []string
 	for i := range 12 {
 		ids = append(ids, uploadWhole(t, nodes["o1"].node, nil, fmt.Sprintf("record %d", i)))
 	}
-	alive := func() []*clusterNode {
-		mu.Lock()
-		defer mu.Unlock()
-		var out []*clusterNode
-		for _, n := range nodes {
-			select {
-			case <-n.exited:
-			default:
-				out = append(out, n)
-			}
-		}
-		return out
-	}
+	alive := func() []*clusterNode { return running(&mu, nodes) }
 
 	// One writer per record writes increasing numbers through random nodes
 	// and remembers the last one acknowledged.

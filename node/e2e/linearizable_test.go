@@ -61,27 +61,12 @@ func TestMetadataAPILinearizable(t *testing.T) {
 	dir := t.TempDir()
 	var mu sync.Mutex
 	nodes := map[string]*clusterNode{}
-	nodes["o1"] = startMember(t, dir, member{name: "o1", origin: "workers 0"})
-	nodes["o2"] = startMember(t, dir, member{name: "o2", origin: "workers 0", join: nodes["o1"].clusterAddr})
-	nodes["o3"] = startMember(t, dir, member{name: "o3", origin: "workers 0", join: nodes["o1"].clusterAddr})
-	waitCluster(t, nodes["o1"].node, 30*time.Second, "three healthy nodes", allHealthyAndEqual("o1", "o2", "o3"))
+	startThreeOrigins(t, dir, nodes)
 	var keys []string
 	for i := range 4 {
 		keys = append(keys, uploadWhole(t, nodes["o1"].node, nil, fmt.Sprintf("register %d", i)))
 	}
-	live := func() []*clusterNode {
-		mu.Lock()
-		defer mu.Unlock()
-		var out []*clusterNode
-		for _, n := range nodes {
-			select {
-			case <-n.exited:
-			default:
-				out = append(out, n)
-			}
-		}
-		return out
-	}
+	live := func() []*clusterNode { return running(&mu, nodes) }
 	start := time.Now()
 	now := func() int64 { return int64(time.Since(start)) }
 	const never = int64(1) << 62
