@@ -73,6 +73,11 @@ func TestBackupRestore(t *testing.T) {
 	}
 	n = openTestNode(t, dir)
 	defer n.Close()
+	// The log after the snapshot is applied again once the node leads and
+	// commits; a consistent read waits for that.
+	if err := n.ConsistentRead(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	check(n)
 	if _, err := n.Video("after"); err != nil {
 		t.Fatalf("the write after the restore is lost: %v", err)
