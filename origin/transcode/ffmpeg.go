@@ -15,18 +15,30 @@ import (
 // encoding settings so that a re-encode with different settings never
 // reuses a name a cache may hold as immutable.
 const (
-	masterName   = "master.m3u8"
-	manifestName = "manifest.mpd"
+	masterName   = MasterName
+	manifestName = ManifestName
 	posterName   = "poster.jpg"
+)
+
+// MasterName and ManifestName are the HLS master and the DASH MPD: the
+// two files a staged run writes twice (first play, then the whole ladder).
+const (
+	MasterName   = "master.m3u8"
+	ManifestName = "manifest.mpd"
 )
 
 // encodePlan is everything the ffmpeg command and the manifest rewrite
 // share, computed once.
 type encodePlan struct {
-	input    string // absolute path
-	outDir   string // absolute path
-	probe    *Probe
-	rungs    []rungPlan
+	input  string // absolute path
+	outDir string // absolute path
+	probe  *Probe
+	rungs  []rungPlan // this run's rungs, largest first
+	// top is the ladder's largest rung: every run scales the source to it
+	// once and its other rungs from that frame, so a rung comes out the
+	// same whichever stage encodes it.
+	top      rungPlan
+	audio    bool   // this run encodes the audio
 	fps      string // output frame rate as given to the fps filter
 	fpsValue float64
 	gop      int     // keyframe interval in frames
@@ -37,9 +49,10 @@ type encodePlan struct {
 }
 
 func newEncodePlan(cfg Config, p *Probe, input, outDir string) *encodePlan {
-	ep := &encodePlan{input: input, outDir: outDir, probe: p, posterAt: -1}
+	ep := &encodePlan{input: input, outDir: outDir, probe: p, posterAt: -1, audio: p.HasAudio}
 	if p.HasVideo {
 		ep.rungs = planRungs(cfg, p)
+		ep.top = ep.rungs[0]
 		ep.fps, ep.fpsValue = p.FrameRate, p.FPS
 		ep.gop = gopFrames(cfg, p.FPS)
 		// The poster is taken ~10% in, but no later than 1 s: late enough
@@ -60,15 +73,16 @@ func newEncodePlan(cfg Config, p *Probe, input, outDir string) *encodePlan {
 // duration). The same upload encoded with the same settings gets the same
 // names, so a retry overwrites files with equal content; a re-encode with
 // new settings gets new names, so no cache serves an old segment under a
-// name that now means a different one. Bump "v1" whenever buildArgs
+// name that now means a different one. The two stages of a staged run
+// encode different rungs and so get different names. Bump "v2" whenever buildArgs
 // changes what ffmpeg writes.
 func settingsSignature(cfg Config, ep *encodePlan) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "v1|%s|%d|%d|%d|%d|%s|", cfg.Preset, cfg.CRF, cfg.SegmentSeconds, cfg.GOPSeconds, cfg.AudioKbps, ep.fps)
+	fmt.Fprintf(&b, "v2|%s|%d|%d|%d|%d|%s|%dx%d|", cfg.Preset, cfg.CRF, cfg.SegmentSeconds, cfg.GOPSeconds, cfg.AudioKbps, ep.fps, ep.top.Width, ep.top.Height)
 	for _, r := range ep.rungs {
 		fmt.Fprintf(&b, "%dx%d@%d|", r.Width, r.Height, r.VideoKbps)
 	}
-	fmt.Fprintf(&b, "%t|%s|%d|%d", ep.probe.HasAudio, ep.probe.FormatName, ep.probe.SizeBytes, int64(ep.probe.DurationS*1000))
+	fmt.Fprintf(&b, "%t|%t|%s|%d|%d", ep.audio, ep.posterAt >= 0, ep.probe.FormatName, ep.probe.SizeBytes, int64(ep.probe.DurationS*1000))
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:4])
 }
@@ -111,19 +125,26 @@ func (ep *encodePlan) filterGraph() string {
 		}
 		b.WriteString(";")
 	}
-	top := ep.rungs[0]
-	outs := []string{"v0"}
-	for i := 1; i < len(ep.rungs); i++ {
-		outs = append(outs, fmt.Sprintf("s%d", i))
+	top := ep.top
+	// A rung of the top's size takes the normalised frame as it is; the
+	// others are scaled from it.
+	var outs []string
+	for i, r := range ep.rungs {
+		if r.Width == top.Width && r.Height == top.Height {
+			outs = append(outs, fmt.Sprintf("v%d", i))
+		} else {
+			outs = append(outs, fmt.Sprintf("s%d", i))
+		}
 	}
 	if ep.posterAt >= 0 {
 		outs = append(outs, "p")
 	}
 	node(fmt.Sprintf("0:%d", ep.probe.VideoStream),
 		fmt.Sprintf("fps=%s,scale=%d:%d,format=yuv420p", ep.fps, top.Width, top.Height), outs...)
-	for i := 1; i < len(ep.rungs); i++ {
-		r := ep.rungs[i]
-		node(fmt.Sprintf("s%d", i), fmt.Sprintf("scale=%d:%d", r.Width, r.Height), fmt.Sprintf("v%d", i))
+	for i, r := range ep.rungs {
+		if outs[i][0] == 's' {
+			node(outs[i], fmt.Sprintf("scale=%d:%d", r.Width, r.Height), fmt.Sprintf("v%d", i))
+		}
 	}
 	if ep.posterAt >= 0 {
 		// trim twice: first drop frames before posterAt, then keep exactly
@@ -154,18 +175,18 @@ func buildArgs(cfg Config, ep *encodePlan) []string {
 		"-map_metadata", "-1", "-map_chapters", "-1",
 	}
 	var adaptation []string
-	if p.HasVideo {
+	if len(ep.rungs) > 0 {
 		args = append(args, "-filter_complex", ep.filterGraph())
 		for i := range ep.rungs {
 			args = append(args, "-map", fmt.Sprintf("[v%d]", i))
 		}
 		adaptation = append(adaptation, "id=0,streams=v")
 	}
-	if p.HasAudio {
+	if ep.audio {
 		args = append(args, "-map", fmt.Sprintf("0:%d", p.AudioStream))
 		adaptation = append(adaptation, fmt.Sprintf("id=%d,streams=a", len(adaptation)))
 	}
-	if p.HasVideo {
+	if len(ep.rungs) > 0 {
 		args = append(args,
 			"-c:v", "libx264", "-preset", cfg.Preset, "-profile:v", "high",
 			"-crf", strconv.Itoa(cfg.CRF),
@@ -181,7 +202,7 @@ func buildArgs(cfg Config, ep *encodePlan) []string {
 			)
 		}
 	}
-	if p.HasAudio {
+	if ep.audio {
 		args = append(args, "-c:a", "aac", "-b:a", fmt.Sprintf("%dk", cfg.AudioKbps))
 		if p.AudioChannels > 2 {
 			args = append(args, "-ac", "2")

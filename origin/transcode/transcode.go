@@ -61,6 +61,17 @@ type Result struct {
 // retry. After an error outDir may hold partial output; the caller removes
 // it.
 func Transcode(ctx context.Context, cfg Config, input string, p *Probe, outDir string, progress func(percent float64)) (*Result, error) {
+	return TranscodeStaged(ctx, cfg, input, p, outDir, progress, nil)
+}
+
+// TranscodeStaged is Transcode with fast first play: when firstPlay is not
+// nil and the ladder has rungs above cfg.FirstPlayMaxHeight, the low rungs,
+// the audio and the poster are encoded first and firstPlay is called with
+// their Result (a complete, playable output in outDir: master, MPD, media
+// playlists) before the other rungs are encoded. The final Result covers
+// every file, the first stage's included; its master and MPD replace the
+// first stage's. An error from firstPlay stops the run.
+func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, outDir string, progress func(percent float64), firstPlay func(*Result) error) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -82,7 +93,59 @@ func Transcode(ctx context.Context, cfg Config, input string, p *Probe, outDir s
 		return nil, err
 	}
 
-	ep := newEncodePlan(cfg, p, in, out)
+	full := newEncodePlan(cfg, p, in, out)
+	var stages []*encodePlan
+	if firstPlay != nil {
+		stages = splitStages(cfg, full)
+	} else {
+		stages = []*encodePlan{full}
+	}
+	if len(stages) == 1 {
+		if err := encode(ctx, cfg, stages[0], progress); err != nil {
+			return nil, err
+		}
+		res, err := finish(cfg, stages[0])
+		if err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(100)
+		}
+		return res, nil
+	}
+
+	first, second := stages[0], stages[1]
+	split := stageShare(first, second)
+	if err := encode(ctx, cfg, first, scaleProgress(progress, 0, split)); err != nil {
+		return nil, err
+	}
+	res1, err := finish(cfg, first)
+	if err != nil {
+		return nil, err
+	}
+	if err := firstPlay(res1); err != nil {
+		return nil, fmt.Errorf("transcode: first play: %w", err)
+	}
+	if second.outDir, err = prepareOutDir(out + ".stage2"); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(second.outDir)
+	if err := encode(ctx, cfg, second, scaleProgress(progress, split, 100)); err != nil {
+		return nil, err
+	}
+	res, err := joinStages(cfg, first, second)
+	if err != nil {
+		return nil, err
+	}
+	if progress != nil {
+		progress(100)
+	}
+	return res, nil
+}
+
+// encode runs ffmpeg for one plan.
+func encode(ctx context.Context, cfg Config, ep *encodePlan, progress func(float64)) error {
+	p := ep.probe
 	args := buildArgs(cfg, ep)
 	timeout := time.Duration(ffmpegTimeout(cfg, p) * float64(time.Second))
 	pw := &progressWriter{durationS: p.DurationS, report: progress, now: time.Now}
@@ -90,20 +153,13 @@ func Transcode(ctx context.Context, cfg Config, input string, p *Probe, outDir s
 	res, err := run(ctx, cfg, cfg.FFmpeg, args, timeout, pw)
 	if err != nil {
 		if res != nil && res.exitErr != nil && inputFault(res.stderrTail) {
-			return nil, inputErrorf("the file is truncated or corrupt: %s", lastMeaningfulLine(res.stderrTail))
+			return inputErrorf("the file is truncated or corrupt: %s", lastMeaningfulLine(res.stderrTail))
 		}
-		return nil, fmt.Errorf("transcode: %w", err)
+		return fmt.Errorf("transcode: %w", err)
 	}
-	cfg.logger().Info("transcode: ffmpeg done", "input_s", p.DurationS, "rungs", len(ep.rungs), "elapsed", time.Since(start).Round(time.Millisecond))
-
-	result, err := finish(cfg, ep)
-	if err != nil {
-		return nil, err
-	}
-	if progress != nil {
-		progress(100)
-	}
-	return result, nil
+	cfg.logger().Info("transcode: ffmpeg done", "input_s", p.DurationS, "rungs", len(ep.rungs), "audio", ep.audio,
+		"elapsed", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // prepareOutDir makes outDir and insists it is empty, so that Files lists
@@ -138,98 +194,24 @@ func inputFault(stderr []string) bool {
 	return false
 }
 
-// finish checks ffmpeg's output, writes our master playlist and lists the
+// finish checks one run's output, writes our master playlist and lists the
 // files.
 func finish(cfg Config, ep *encodePlan) (*Result, error) {
-	fm, err := readFFmpegMaster(ep.outDir)
+	st, err := collect(ep, nil)
 	if err != nil {
-		return nil, fmt.Errorf("transcode: %w", err)
+		return nil, err
 	}
-	p := ep.probe
-	if p.HasVideo && len(fm.video) != len(ep.rungs) {
-		return nil, fmt.Errorf("transcode: ffmpeg's master lists %d video variants, expected %d", len(fm.video), len(ep.rungs))
-	}
-	var audio *mediaInfo
-	if p.HasAudio {
-		uri := fm.audio
-		if !p.HasVideo && len(fm.video) == 1 {
-			uri = fm.video[0] // an audio-only master lists the audio as its variant
-		}
-		if uri == "" {
-			return nil, errors.New("transcode: ffmpeg's master has no audio playlist")
-		}
-		if audio, err = readMedia(ep.outDir, uri); err != nil {
-			return nil, fmt.Errorf("transcode: %w", err)
-		}
-	}
-	var video []*mediaInfo
-	var renditions []Rendition
-	for i, r := range ep.rungs {
-		mi, err := readMedia(ep.outDir, fm.video[i])
-		if err != nil {
-			return nil, fmt.Errorf("transcode: %w", err)
-		}
-		if mi.track.Width != r.Width || mi.track.Height != r.Height {
-			return nil, fmt.Errorf("transcode: %s came out %dx%d, planned %dx%d", mi.uri, mi.track.Width, mi.track.Height, r.Width, r.Height)
-		}
-		video = append(video, mi)
-		rd := Rendition{
-			Name: r.Name, Width: r.Width, Height: r.Height,
-			Bandwidth:        int(math.Ceil(mi.peakBps)),
-			AverageBandwidth: int(math.Ceil(mi.avgBps)),
-			Codecs:           mi.track.Codec,
-			FrameRate:        math.Round(ep.fpsValue*1000) / 1000,
-			Playlist:         mi.uri,
-		}
-		if audio != nil {
-			rd.Bandwidth += int(math.Ceil(audio.peakBps))
-			rd.AverageBandwidth += int(math.Ceil(audio.avgBps))
-			rd.Codecs += "," + audio.track.Codec
-		}
-		renditions = append(renditions, rd)
-	}
-	if !p.HasVideo {
-		renditions = []Rendition{{
-			Name: "audio", Bandwidth: int(math.Ceil(audio.peakBps)), AverageBandwidth: int(math.Ceil(audio.avgBps)),
-			Codecs: audio.track.Codec, Playlist: audio.uri,
-		}}
-	}
-
-	// The output must cover the input: ffmpeg keeps going over damaged
-	// data and exits 0 with whatever it could decode. Only containers whose
-	// header states the duration are checked; for MP3, MPEG-TS and the
-	// like ffprobe estimates it from the bit rate, which can be far off.
-	got := 0.0
-	if len(video) > 0 {
-		got = video[0].duration
-	} else {
-		got = audio.duration
-	}
-	statesDuration := p.Demuxer == "mov" || p.Demuxer == "matroska"
-	if statesDuration && got < 0.9*p.DurationS-1 {
-		return nil, inputErrorf("the file is truncated or corrupt: only %.0f of its %.0f seconds could be decoded", got, p.DurationS)
-	}
-
-	if err := writeMaster(ep.outDir, renditions, video, audio); err != nil {
+	if err := writeMaster(ep.outDir, st.renditions, st.video, st.audio); err != nil {
 		return nil, fmt.Errorf("transcode: write master: %w", err)
-	}
-	for _, mi := range append(slices.Clone(video), audio) {
-		if mi == nil {
-			continue
-		}
-		if err := stripProgramDateTime(filepath.Join(ep.outDir, mi.uri)); err != nil {
-			return nil, fmt.Errorf("transcode: %w", err)
-		}
 	}
 	if err := checkManifest(ep.outDir); err != nil {
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
-
 	res := &Result{
-		DurationS:  got,
-		Renditions: renditions,
-		HasVideo:   p.HasVideo,
-		HasAudio:   p.HasAudio,
+		DurationS:  st.duration,
+		Renditions: st.renditions,
+		HasVideo:   ep.probe.HasVideo,
+		HasAudio:   ep.probe.HasAudio,
 		Master:     masterName,
 		DASH:       manifestName,
 	}
@@ -244,6 +226,92 @@ func finish(cfg Config, ep *encodePlan) (*Result, error) {
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
 	return res, nil
+}
+
+// runOutput is what one ffmpeg run produced, checked.
+type runOutput struct {
+	video      []*mediaInfo // parallel to renditions when there is video
+	audio      *mediaInfo
+	renditions []Rendition
+	duration   float64
+}
+
+// collect reads and checks the media playlists of one run and describes
+// its renditions. audio is the shared audio track when this run did not
+// encode it (the second stage), for the variants' bandwidth and codecs.
+func collect(ep *encodePlan, audio *mediaInfo) (*runOutput, error) {
+	fm, err := readFFmpegMaster(ep.outDir)
+	if err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+	p := ep.probe
+	if len(fm.video) != len(ep.rungs) && (p.HasVideo || len(fm.video) != 1) {
+		return nil, fmt.Errorf("transcode: ffmpeg's master lists %d video variants, expected %d", len(fm.video), len(ep.rungs))
+	}
+	if ep.audio {
+		uri := fm.audio
+		if !p.HasVideo && len(fm.video) == 1 {
+			uri = fm.video[0] // an audio-only master lists the audio as its variant
+		}
+		if uri == "" {
+			return nil, errors.New("transcode: ffmpeg's master has no audio playlist")
+		}
+		if audio, err = readMedia(ep.outDir, uri); err != nil {
+			return nil, fmt.Errorf("transcode: %w", err)
+		}
+		if err := stripProgramDateTime(filepath.Join(ep.outDir, audio.uri)); err != nil {
+			return nil, fmt.Errorf("transcode: %w", err)
+		}
+	}
+	out := &runOutput{audio: audio}
+	for i, r := range ep.rungs {
+		mi, err := readMedia(ep.outDir, fm.video[i])
+		if err != nil {
+			return nil, fmt.Errorf("transcode: %w", err)
+		}
+		if mi.track.Width != r.Width || mi.track.Height != r.Height {
+			return nil, fmt.Errorf("transcode: %s came out %dx%d, planned %dx%d", mi.uri, mi.track.Width, mi.track.Height, r.Width, r.Height)
+		}
+		if err := stripProgramDateTime(filepath.Join(ep.outDir, mi.uri)); err != nil {
+			return nil, fmt.Errorf("transcode: %w", err)
+		}
+		out.video = append(out.video, mi)
+		rd := Rendition{
+			Name: r.Name, Width: r.Width, Height: r.Height,
+			Bandwidth:        int(math.Ceil(mi.peakBps)),
+			AverageBandwidth: int(math.Ceil(mi.avgBps)),
+			Codecs:           mi.track.Codec,
+			FrameRate:        math.Round(ep.fpsValue*1000) / 1000,
+			Playlist:         mi.uri,
+		}
+		if audio != nil {
+			rd.Bandwidth += int(math.Ceil(audio.peakBps))
+			rd.AverageBandwidth += int(math.Ceil(audio.avgBps))
+			rd.Codecs += "," + audio.track.Codec
+		}
+		out.renditions = append(out.renditions, rd)
+	}
+	if !p.HasVideo {
+		out.renditions = []Rendition{{
+			Name: "audio", Bandwidth: int(math.Ceil(audio.peakBps)), AverageBandwidth: int(math.Ceil(audio.avgBps)),
+			Codecs: audio.track.Codec, Playlist: audio.uri,
+		}}
+	}
+
+	// The output must cover the input: ffmpeg keeps going over damaged
+	// data and exits 0 with whatever it could decode. Only containers whose
+	// header states the duration are checked; for MP3, MPEG-TS and the
+	// like ffprobe estimates it from the bit rate, which can be far off.
+	if len(out.video) > 0 {
+		out.duration = out.video[0].duration
+	} else {
+		out.duration = audio.duration
+	}
+	statesDuration := p.Demuxer == "mov" || p.Demuxer == "matroska"
+	if statesDuration && out.duration < 0.9*p.DurationS-1 {
+		return nil, inputErrorf("the file is truncated or corrupt: only %.0f of its %.0f seconds could be decoded", out.duration, p.DurationS)
+	}
+	return out, nil
 }
 
 // listFiles returns every regular file under dir, relative and sorted,
