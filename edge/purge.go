@@ -30,6 +30,9 @@ func (r *running) onEvent(e fsm.Event) {
 	case *command.VideoReady:
 		r.gate.Invalidate(c.ID)
 		r.cache.PurgeVideo(c.ID)
+	case *command.VideoPlayable:
+		r.gate.Invalidate(c.ID)
+		r.cache.PurgeVideo(c.ID)
 	case *command.CreateVideo:
 		r.gate.Invalidate(c.Video.ID)
 	case *command.VideoFailed:

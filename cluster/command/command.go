@@ -28,6 +28,7 @@ const (
 	TypeDeleteVideo    Type = 5
 	TypeUpdateProgress Type = 6
 	TypeRecordReplica  Type = 7
+	TypeVideoPlayable  Type = 8
 	TypeEnqueueJob     Type = 20
 	TypeClaimJob       Type = 21
 	TypeRenewLease     Type = 22
@@ -92,6 +93,7 @@ var decoders = map[key]decoder{
 	{TypeCreateVideo, 1}:      jsonDecoder[CreateVideo](),
 	{TypeUpdateVideo, 1}:      jsonDecoder[UpdateVideo](),
 	{TypeVideoReady, 1}:       jsonDecoder[VideoReady](),
+	{TypeVideoPlayable, 1}:    jsonDecoder[VideoPlayable](),
 	{TypeVideoFailed, 1}:      jsonDecoder[VideoFailed](),
 	{TypeDeleteVideo, 1}:      jsonDecoder[DeleteVideo](),
 	{TypeUpdateProgress, 1}:   jsonDecoder[UpdateProgress](),

@@ -43,6 +43,20 @@ type VideoReady struct {
 	Holder string `json:"holder,omitempty"`
 }
 
+// VideoPlayable publishes the first rungs of a video still processing
+// (fast first play): the video stays processing, but its master and MPD
+// now play at those rungs while Pending ones are encoded.
+type VideoPlayable struct {
+	VideoReady
+	Pending []string `json:"pending"`
+}
+
+// CommandType implements Command.
+func (VideoPlayable) CommandType() Type { return TypeVideoPlayable }
+
+// CommandVersion implements Command.
+func (VideoPlayable) CommandVersion() uint8 { return 1 }
+
 // RecordReplica records that an origin now holds (or no longer holds) a
 // copy of one kind of a video's blobs.
 type RecordReplica struct {

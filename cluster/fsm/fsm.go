@@ -54,6 +54,7 @@ var handlers = map[command.Type]handler{
 	command.TypeUpdateProgress:   typed((*store.Tx).UpdateProgress),
 	command.TypeRecordReplica:    typed((*store.Tx).RecordReplica),
 	command.TypeVideoReady:       typed((*store.Tx).VideoReady),
+	command.TypeVideoPlayable:    typed((*store.Tx).VideoPlayable),
 	command.TypeVideoFailed:      typed((*store.Tx).VideoFailed),
 	command.TypeDeleteVideo:      typed((*store.Tx).DeleteVideo),
 	command.TypeEnqueueJob:       typed((*store.Tx).EnqueueJob),

@@ -60,6 +60,9 @@ type Video struct {
 	Master     string      `json:"master,omitempty"`
 	DASH       string      `json:"dash_manifest,omitempty"`
 	Poster     string      `json:"poster,omitempty"`
+	// Pending names the rungs still being encoded while a processing
+	// video is already playable at its lower rungs (fast first play).
+	Pending []string `json:"renditions_pending,omitempty"`
 	// Files lists every object written under the video's media prefix, so a
 	// delete can remove them all without listing the store.
 	Files []string `json:"files,omitempty"`
@@ -76,6 +79,12 @@ type Video struct {
 	// the latest of them per hour, which is what trending decays.
 	Views       int64       `json:"views,omitempty"`
 	RecentViews []HourViews `json:"recent_views,omitempty"`
+}
+
+// Playable reports whether v's media can be watched: a ready video, or
+// one still processing whose first rungs are published.
+func (v *Video) Playable() bool {
+	return v.Status == StatusReady || v.Status == StatusProcessing && v.Master != ""
 }
 
 // Blob kinds: a video's uploaded file, and its transcoded media.

@@ -159,11 +159,36 @@ func (t *Tx) VideoReady(c *command.VideoReady) (*model.Video, error) {
 	v.Renditions = c.Renditions
 	v.Master, v.DASH, v.Poster = c.Master, c.DASH, c.Poster
 	v.Files = c.Files
+	v.Pending = nil
 	if c.Holder != "" {
 		v.MediaHolders = []string{c.Holder}
 	}
 	v.UpdatedAt = c.At
 	v.ReadyAt = c.At
+	return v, t.putVideo(v, true)
+}
+
+// VideoPlayable publishes a processing video's first rungs. A video that
+// is no longer processing (ready, failed: a late entry) is left alone.
+func (t *Tx) VideoPlayable(c *command.VideoPlayable) (*model.Video, error) {
+	v, err := t.video(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if v.Status != model.StatusProcessing {
+		return v, nil
+	}
+	v.DurationS = c.DurationS
+	v.Width, v.Height = c.Width, c.Height
+	v.HasAudio = c.HasAudio
+	v.Renditions = c.Renditions
+	v.Master, v.DASH, v.Poster = c.Master, c.DASH, c.Poster
+	v.Files = c.Files
+	v.Pending = c.Pending
+	if c.Holder != "" {
+		v.MediaHolders = []string{c.Holder}
+	}
+	v.UpdatedAt = c.At
 	return v, t.putVideo(v, true)
 }
 

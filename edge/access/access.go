@@ -120,7 +120,7 @@ func (g *Gate) kind(id string) (kind, error) {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return kindAbsent, fmt.Errorf("read video %s: %w", id, err)
-	case v.Status != model.StatusReady:
+	case !v.Playable():
 	case v.Visibility == model.Private:
 		k = kindPrivate
 	default:

@@ -224,6 +224,9 @@ type video struct {
 	HLS       string `json:"hls"`
 	DASH      string `json:"dash"`
 	Thumbnail string `json:"thumbnail"`
+	// Fast first play: playable while processing, larger rungs pending.
+	Playable          bool     `json:"playable"`
+	RenditionsPending []string `json:"renditions_pending"`
 }
 
 // waitVideo polls the video until it reaches a final status.

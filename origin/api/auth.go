@@ -103,7 +103,7 @@ func (h *Handler) myVideos(w http.ResponseWriter, r *http.Request) {
 // request, since relative URIs in a manifest drop the query.
 func (h *Handler) viewFor(v *model.Video, p *account.Principal) Video {
 	out := view(v)
-	if v.Visibility != model.Private || v.Status != model.StatusReady || !p.CanSee(v) {
+	if v.Visibility != model.Private || !v.Playable() || !p.CanSee(v) {
 		return out
 	}
 	tok, err := h.accounts.SignMedia(v.ID, mediatoken.DefaultTTL)

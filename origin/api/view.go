@@ -9,26 +9,31 @@ import (
 // Video is the API's view of a video: the record, with the media paths
 // turned into URLs and internal fields left out.
 type Video struct {
-	ID          string            `json:"id"`
-	Owner       string            `json:"owner,omitempty"`
-	Title       string            `json:"title"`
-	Description string            `json:"description"`
-	Tags        []string          `json:"tags"`
-	Status      model.Status      `json:"status"`
-	Visibility  model.Visibility  `json:"visibility"`
-	Progress    float64           `json:"progress"`
-	Error       string            `json:"error,omitempty"`
-	DurationS   float64           `json:"duration_s"`
-	Width       int               `json:"width,omitempty"`
-	Height      int               `json:"height,omitempty"`
-	SizeBytes   int64             `json:"size_bytes"`
-	Renditions  []model.Rendition `json:"renditions"`
-	HLS         string            `json:"hls"`
-	DASH        string            `json:"dash"`
-	Thumbnail   string            `json:"thumbnail"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	ReadyAt     *time.Time        `json:"ready_at,omitempty"`
+	ID          string           `json:"id"`
+	Owner       string           `json:"owner,omitempty"`
+	Title       string           `json:"title"`
+	Description string           `json:"description"`
+	Tags        []string         `json:"tags"`
+	Status      model.Status     `json:"status"`
+	Visibility  model.Visibility `json:"visibility"`
+	Progress    float64          `json:"progress"`
+	Error       string           `json:"error,omitempty"`
+	DurationS   float64          `json:"duration_s"`
+	Width       int              `json:"width,omitempty"`
+	Height      int              `json:"height,omitempty"`
+	SizeBytes   int64            `json:"size_bytes"`
+	// Renditions are the rungs that play now; while a video is still
+	// processing but Playable (fast first play), RenditionsPending names
+	// the larger rungs still being encoded.
+	Renditions        []model.Rendition `json:"renditions"`
+	RenditionsPending []string          `json:"renditions_pending"`
+	Playable          bool              `json:"playable"`
+	HLS               string            `json:"hls"`
+	DASH              string            `json:"dash"`
+	Thumbnail         string            `json:"thumbnail"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+	ReadyAt           *time.Time        `json:"ready_at,omitempty"`
 	// MediaToken opens a private video's media (?token=); only its owner
 	// and admins get one.
 	MediaToken string `json:"media_token,omitempty"`
@@ -50,6 +55,10 @@ func view(v *model.Video) Video {
 		Status: v.Status, Visibility: v.Visibility, Progress: v.Progress, Error: v.Error,
 		DurationS: v.DurationS, Width: v.Width, Height: v.Height, SizeBytes: v.SizeBytes,
 		Renditions: v.Renditions, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+		RenditionsPending: v.Pending, Playable: v.Playable(),
+	}
+	if out.RenditionsPending == nil {
+		out.RenditionsPending = []string{}
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}
@@ -57,7 +66,7 @@ func view(v *model.Video) Video {
 	if out.Renditions == nil {
 		out.Renditions = []model.Rendition{}
 	}
-	if v.Status == model.StatusReady {
+	if v.Playable() {
 		out.HLS = MediaURL(v.ID, v.Master)
 		out.DASH = MediaURL(v.ID, v.DASH)
 		out.Thumbnail = MediaURL(v.ID, v.Poster)

@@ -96,7 +96,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		h.log.Error("media lookup", "video_id", id, "error", err)
 		httperr.Internal(w)
 		return nil
-	case v.Status != model.StatusReady:
+	case !v.Playable():
 		httperr.NotFound(w, "media file")
 		return nil
 	case v.Visibility == model.Private:

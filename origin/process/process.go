@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"gocloud.dev/blob"
 
+	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/cluster/store"
@@ -73,41 +75,118 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 	if err := os.Mkdir(out, 0o750); err != nil {
 		return err
 	}
-	res, err := transcode.Transcode(ctx, p.Transcode, src, probe, out, progress)
-	if err != nil {
-		return classify(err)
-	}
-	// Remove whatever an earlier attempt left, then store this one.
-	if err := blobstore.DeletePrefix(ctx, p.Media, MediaPrefix(id)); err != nil {
-		return fmt.Errorf("clear old media: %w", err)
-	}
-	if err := blobstore.PutDir(ctx, p.Media, MediaPrefix(id), out, res.Files); err != nil {
-		return fmt.Errorf("store media: %w", err)
-	}
-	renditions := make([]model.Rendition, 0, len(res.Renditions))
-	width, height := 0, 0
-	for _, r := range res.Renditions {
-		renditions = append(renditions, model.Rendition{Name: r.Name, Width: r.Width, Height: r.Height,
-			Bandwidth: r.Bandwidth, Codecs: r.Codecs, FrameRate: r.FrameRate})
-		if r.Height*r.Width > width*height {
-			width, height = r.Width, r.Height
+	// The first stage's files are stored and published as soon as they
+	// exist (fast first play); the final store adds the rest and replaces
+	// the master and MPD.
+	stored := map[string]bool{}
+	save := func(files []string) error {
+		var todo []string
+		for _, f := range files {
+			if !stored[f] || f == transcode.MasterName || f == transcode.ManifestName {
+				todo = append(todo, f)
+			}
 		}
+		if err := blobstore.PutDir(ctx, p.Media, MediaPrefix(id), out, todo); err != nil {
+			return fmt.Errorf("store media: %w", err)
+		}
+		for _, f := range todo {
+			stored[f] = true
+		}
+		return nil
 	}
-	_, err = p.Cluster.Apply(ctx, &command.VideoReady{
-		Stamp: command.Stamp{At: p.Now().UTC()}, ID: id,
-		DurationS: res.DurationS, Width: width, Height: height, HasAudio: res.HasAudio,
-		Renditions: renditions, Master: res.Master, DASH: res.DASH, Poster: res.Poster, Files: res.Files,
-		Holder: p.Self,
-	})
-	if errors.Is(err, store.ErrNotFound) {
+	// Remove whatever an earlier attempt left before storing this one.
+	clear := func() error {
+		if err := blobstore.DeletePrefix(ctx, p.Media, MediaPrefix(id)); err != nil {
+			return fmt.Errorf("clear old media: %w", err)
+		}
+		return nil
+	}
+	cleared := false
+	firstPlay := func(res *transcode.Result) error {
+		if err := clear(); err != nil {
+			return err
+		}
+		cleared = true
+		if err := save(res.Files); err != nil {
+			return err
+		}
+		var pending []string
+		for _, r := range transcode.PlanLadder(p.Transcode, probe) {
+			if !slices.ContainsFunc(res.Renditions, func(x transcode.Rendition) bool { return x.Name == r.Name }) {
+				pending = append(pending, r.Name)
+			}
+		}
+		w, h := topSize(probe, p.Transcode)
+		c := &command.VideoPlayable{VideoReady: p.ready(id, res, w, h), Pending: pending}
+		_, err := p.Cluster.Apply(ctx, c)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return errDeleted
+		case errors.Is(err, cluster.ErrUpgradeInProgress):
+			// A node of the cluster cannot apply it yet: viewers wait for
+			// the whole ladder, as before.
+			p.log().Info("fast first play skipped during a rolling upgrade", "video_id", id)
+		case err != nil:
+			return fmt.Errorf("record playable video: %w", err)
+		}
+		return nil
+	}
+	res, err := transcode.TranscodeStaged(ctx, p.Transcode, src, probe, out, progress, firstPlay)
+	if err == nil && !cleared {
+		err = clear()
+	}
+	if err == nil {
+		err = save(res.Files)
+	}
+	if err == nil {
+		w, h := topSize(probe, p.Transcode)
+		ready := p.ready(id, res, w, h)
+		_, err = p.Cluster.Apply(ctx, &ready)
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, errDeleted) {
 		// Deleted while it was being processed: take the files back out.
 		_ = blobstore.DeletePrefix(context.WithoutCancel(ctx), p.Media, MediaPrefix(id))
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("record ready video: %w", err)
+		return classify(err)
 	}
 	return nil
+}
+
+// errDeleted stops a run whose video was deleted meanwhile.
+var errDeleted = errors.New("the video was deleted")
+
+// ready describes a transcode result for the store. width and height are
+// the largest rung's, whether or not it is encoded yet.
+func (p *Processor) ready(id string, res *transcode.Result, width, height int) command.VideoReady {
+	renditions := make([]model.Rendition, 0, len(res.Renditions))
+	for _, r := range res.Renditions {
+		renditions = append(renditions, model.Rendition{Name: r.Name, Width: r.Width, Height: r.Height,
+			Bandwidth: r.Bandwidth, Codecs: r.Codecs, FrameRate: r.FrameRate})
+	}
+	return command.VideoReady{
+		Stamp: command.Stamp{At: p.Now().UTC()}, ID: id,
+		DurationS: res.DurationS, Width: width, Height: height, HasAudio: res.HasAudio,
+		Renditions: renditions, Master: res.Master, DASH: res.DASH, Poster: res.Poster, Files: res.Files,
+		Holder: p.Self,
+	}
+}
+
+// topSize is the frame size of the ladder's largest rung (0, 0 for audio).
+func topSize(probe *transcode.Probe, cfg transcode.Config) (int, int) {
+	rungs := transcode.PlanLadder(cfg, probe)
+	if len(rungs) == 0 {
+		return 0, 0
+	}
+	return transcode.RungSize(probe, rungs[0])
+}
+
+func (p *Processor) log() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // classify marks input problems as permanent, with the reason users see.
