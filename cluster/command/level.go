@@ -5,7 +5,7 @@ package command
 // every member understands it, because a replica that meets an entry it
 // cannot decode must stop (its state may not diverge). Raise Level when a
 // build adds command types or versions, and say in LevelOf which ones.
-const Level uint8 = 3
+const Level uint8 = 4
 
 // BaselineLevel is what a node that reports no level understands: builds
 // from before levels existed knew every command but the accounts'.
@@ -15,7 +15,11 @@ const BaselineLevel uint8 = 1
 //
 //	level 2: the accounts (types 50-69)
 //	level 3: playback-quality sums (AddQoE)
+//	level 4: captions (70-71)
 func LevelOf(t Type) uint8 {
+	if t >= 70 && t < 80 { // captions
+		return 4
+	}
 	if t == TypeAddQoE {
 		return 3
 	}
