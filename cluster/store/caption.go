@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.etcd.io/bbolt"
@@ -54,8 +55,10 @@ func (t *Tx) SetCaption(c *command.SetCaption) (*model.Video, error) {
 		return nil, fmt.Errorf("caption of %d bytes (at most %d): %w", len(c.VTT), command.MaxCaptionBytes, ErrInvalid)
 	case !bytes.HasPrefix(bytes.TrimPrefix(c.VTT, []byte("\uFEFF")), []byte("WEBVTT")):
 		return nil, fmt.Errorf("caption is not WebVTT: %w", ErrInvalid)
-	case utf8.RuneCountInString(c.Label) > maxCaptionLabel || strings.TrimSpace(c.Label) == "":
-		return nil, fmt.Errorf("caption label must have 1 to %d characters: %w", maxCaptionLabel, ErrInvalid)
+	case utf8.RuneCountInString(c.Label) > maxCaptionLabel || strings.TrimSpace(c.Label) == "" ||
+		strings.ContainsFunc(c.Label, func(r rune) bool { return r == '"' || unicode.IsControl(r) }):
+		// The label is a quoted string in HLS playlists.
+		return nil, fmt.Errorf("caption label must have 1 to %d characters, no quotes or control characters: %w", maxCaptionLabel, ErrInvalid)
 	}
 	v, err := t.video(c.VideoID)
 	if err != nil {

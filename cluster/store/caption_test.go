@@ -58,6 +58,8 @@ func TestCaptions(t *testing.T) {
 		"no lang":   {Label: "x", VTT: []byte(testVTT)},
 		"not vtt":   {Lang: "en", Label: "x", VTT: []byte("1\n00:00:00,000 --> 00:00:01,000\nHi\n")},
 		"no label":  {Lang: "en", Label: " ", VTT: []byte(testVTT)},
+		"quote":     {Lang: "en", Label: `a"b`, VTT: []byte(testVTT)},
+		"newline":   {Lang: "en", Label: "a\nb", VTT: []byte(testVTT)},
 		"too large": {Lang: "en", Label: "x", VTT: append([]byte(testVTT), bytes.Repeat([]byte("a"), command.MaxCaptionBytes)...)},
 	} {
 		c.Stamp, c.VideoID = at, "a"

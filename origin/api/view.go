@@ -29,6 +29,8 @@ type Video struct {
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 	ReadyAt     *time.Time        `json:"ready_at,omitempty"`
+	// Captions are the subtitle tracks; the manifests list them too.
+	Captions []Caption `json:"captions"`
 	// MediaToken opens a private video's media (?token=); only its owner
 	// and admins get one.
 	MediaToken string `json:"media_token,omitempty"`
@@ -50,6 +52,7 @@ func view(v *model.Video) Video {
 		Status: v.Status, Visibility: v.Visibility, Progress: v.Progress, Error: v.Error,
 		DurationS: v.DurationS, Width: v.Width, Height: v.Height, SizeBytes: v.SizeBytes,
 		Renditions: v.Renditions, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+		Captions: captionViews(v),
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}
