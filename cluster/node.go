@@ -314,6 +314,12 @@ func (n *Node) dispatch(e fsm.Event) {
 // Video reads a video from the local store.
 func (n *Node) Video(id string) (*model.Video, error) { return n.c().store.Video(id) }
 
+// CaptionText returns the WebVTT text of a video's caption in lang, from
+// this node's replica (ErrNotFound from the store when there is none).
+func (n *Node) CaptionText(videoID, lang string) ([]byte, error) {
+	return n.c().store.CaptionText(videoID, lang)
+}
+
 // Videos reads videos by ID from the local store, in order.
 func (n *Node) Videos(ids []string) ([]*model.Video, error) { return n.c().store.Videos(ids) }
 

@@ -17,6 +17,8 @@ import (
 //   - VideoReady: a new ladder may reuse manifest names; purge it.
 //   - CreateVideo, VideoFailed, any UpdateVideo: what the gate remembers
 //     of the video is out of date.
+//   - SetCaption, DeleteCaption: the manifests list the captions, and the
+//     caption's own files changed; purge those, not the segments.
 func (r *running) onEvent(e fsm.Event) {
 	switch c := e.Command.(type) {
 	case *command.DeleteVideo:
@@ -37,5 +39,28 @@ func (r *running) onEvent(e fsm.Event) {
 		r.gate.Invalidate(c.Video.ID)
 	case *command.VideoFailed:
 		r.gate.Invalidate(c.ID)
+	case *command.SetCaption:
+		r.purgeCaptioned(e.Value, c.Lang)
+	case *command.DeleteCaption:
+		r.purgeCaptioned(e.Value, c.Lang)
 	}
+}
+
+// purgeCaptioned drops what a caption change makes stale: the video's
+// master playlist and MPD (rewritten with the caption list on the way out)
+// and the caption's files. v is the apply result, nil when the command was
+// refused and nothing changed.
+func (r *running) purgeCaptioned(v any, lang string) {
+	video, ok := v.(*model.Video)
+	if !ok || video == nil {
+		return
+	}
+	base := "/media/" + video.ID + "/"
+	for _, f := range []string{video.Master, video.DASH} {
+		if f != "" {
+			r.cache.PurgeKey(video.ID, base+f)
+		}
+	}
+	r.cache.PurgeKey(video.ID, base+"captions/"+lang+".vtt")
+	r.cache.PurgeKey(video.ID, base+"captions/"+lang+".m3u8")
 }

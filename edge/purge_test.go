@@ -147,3 +147,39 @@ func TestAdminPurge(t *testing.T) {
 		t.Fatalf("after the purge: %s, origin asked %d times", resp.Header.Get("X-Cache"), o.count(segPath))
 	}
 }
+
+// TestPurgeOnCaptionChange: setting or deleting a caption purges the
+// video's manifests (which list the captions) and the caption's files,
+// and leaves its segments cached.
+func TestPurgeOnCaptionChange(t *testing.T) {
+	role, n := startRole(t, t.TempDir())
+	o := newTestOrigin(t)
+	e := newEdge(t, "", withOrigins(o.addr()), withRole(role))
+	now := command.Stamp{At: time.Now().UTC()}
+	const id = "capt"
+	seg, master, mpd, vtt := "/media/"+id+"/chunk-a-0-00001.m4s", "/media/"+id+"/master.m3u8", "/media/"+id+"/manifest.mpd", "/media/"+id+"/captions/en.vtt"
+	o.put(seg, segment(10_000))
+	o.put(master, []byte("#EXTM3U\n"))
+	o.put(mpd, []byte("<MPD/>"))
+	o.put(vtt, []byte("WEBVTT\n"))
+	apply(t, n, &command.CreateVideo{Stamp: now, Video: model.Video{ID: id, Title: id, Visibility: model.Public}})
+	apply(t, n, &command.VideoReady{Stamp: now, ID: id, Master: "master.m3u8", DASH: "manifest.mpd"})
+	for _, step := range []command.Command{
+		&command.SetCaption{Stamp: now, VideoID: id, Lang: "en", Label: "English", VTT: []byte("WEBVTT\n")},
+		&command.DeleteCaption{Stamp: now, VideoID: id, Lang: "en"},
+	} {
+		for _, p := range []string{seg, master, mpd, vtt} {
+			if resp, _ := e.get(p); resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d", p, resp.StatusCode)
+			}
+			waitFor(t, p+" cached", 5*time.Second, func() bool { return e.cache.Has(p) })
+		}
+		apply(t, n, step)
+		for _, p := range []string{master, mpd, vtt} {
+			waitFor(t, p+" purged", time.Second, func() bool { return !e.cache.Has(p) })
+		}
+		if !e.cache.Has(seg) {
+			t.Fatalf("%T purged the segments", step)
+		}
+	}
+}

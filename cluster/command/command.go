@@ -124,6 +124,8 @@ var decoders = map[key]decoder{
 	{TypeRemoveSigningKey, 1}: jsonDecoder[RemoveSigningKey](),
 	{TypeCreateSetupLink, 1}:  jsonDecoder[CreateSetupLink](),
 	{TypeConsumeSetupLink, 1}: jsonDecoder[ConsumeSetupLink](),
+	{TypeSetCaption, 1}:       jsonDecoder[SetCaption](),
+	{TypeDeleteCaption, 1}:    jsonDecoder[DeleteCaption](),
 }
 
 // Decode reads a log entry written by Encode.

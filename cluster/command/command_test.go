@@ -19,6 +19,8 @@ func TestRoundTrip(t *testing.T) {
 		&VideoReady{Stamp: Stamp{at}, ID: "abc", Renditions: []model.Rendition{{Name: "720p", Height: 720}}},
 		&ClaimJob{Stamp: Stamp{at}, Worker: "w", LeaseUntil: at.Add(time.Minute)},
 		&FailJob{Stamp: Stamp{at}, JobID: "j", Worker: "w", Reason: "r", Permanent: true},
+		&SetCaption{Stamp: Stamp{at}, VideoID: "abc", Lang: "en", Label: "English", VTT: []byte("WEBVTT\n\n00:00.000 --> 00:01.000\n<v Ann>Hi & bye</v>\n")},
+		&DeleteCaption{Stamp: Stamp{at}, VideoID: "abc", Lang: "en"},
 	}
 	for _, c := range cases {
 		t.Run(reflect.TypeOf(c).Elem().Name(), func(t *testing.T) {
@@ -54,5 +56,18 @@ func TestDecodeRefusesUnknown(t *testing.T) {
 	}
 	if _, err := Decode([]byte{byte(TypeCreateVideo), 1, '{'}); err == nil {
 		t.Fatal("truncated JSON decoded")
+	}
+}
+
+// TestCaptionLevel: captions are level 4, so no node proposes them while
+// a member of an older build could not decode them.
+func TestCaptionLevel(t *testing.T) {
+	for _, typ := range []Type{TypeSetCaption, TypeDeleteCaption} {
+		if got := LevelOf(typ); got != 4 || got > Level {
+			t.Errorf("LevelOf(%d) = %d, want 4 (and at most Level %d)", typ, got, Level)
+		}
+	}
+	if got := LevelOf(TypeAddQoE); got != 3 {
+		t.Errorf("LevelOf(AddQoE) = %d, want 3", got)
 	}
 }

@@ -83,6 +83,8 @@ var handlers = map[command.Type]handler{
 	command.TypeRemoveSigningKey: typed((*store.Tx).RemoveSigningKey),
 	command.TypeCreateSetupLink:  typed((*store.Tx).CreateSetupLink),
 	command.TypeConsumeSetupLink: typed((*store.Tx).ConsumeSetupLink),
+	command.TypeSetCaption:       typed((*store.Tx).SetCaption),
+	command.TypeDeleteCaption:    typed((*store.Tx).DeleteCaption),
 }
 
 // Event tells observers what an applied command changed, after the store

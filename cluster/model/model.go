@@ -70,6 +70,9 @@ type Video struct {
 	// upload and of the media, when origins keep blobs on their own disks.
 	RawHolders   []string `json:"raw_holders,omitempty"`
 	MediaHolders []string `json:"media_holders,omitempty"`
+	// Captions are the subtitle tracks, by language; their text is in the
+	// store's captions bucket.
+	Captions []Caption `json:"captions,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

@@ -53,13 +53,14 @@ var (
 	bucketSetupLinks  = []byte("setup_links")
 	bucketSigningKeys = []byte("signing_keys")
 	bucketQoE         = []byte("qoe")
+	bucketCaptions    = []byte("captions")
 
 	keyApplied = []byte("applied")
 	keyJobSeq  = []byte("job_seq")
 
 	allBuckets = [][]byte{bucketMeta, bucketVideos, bucketVideosTime, bucketJobs, bucketJobsOpen, bucketJobsVideo, bucketMembers,
 		bucketVideosOwner, bucketUsers, bucketUsersName, bucketPasskeys, bucketSessions, bucketTokens, bucketTokensHash,
-		bucketChallenges, bucketSetupLinks, bucketSigningKeys, bucketQoE}
+		bucketChallenges, bucketSetupLinks, bucketSigningKeys, bucketQoE, bucketCaptions}
 )
 
 // Config tunes the bbolt file.

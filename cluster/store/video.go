@@ -251,6 +251,9 @@ func (t *Tx) DeleteVideo(c *command.DeleteVideo) (*model.Video, error) {
 	if err := t.removeOwned(v); err != nil {
 		return nil, err
 	}
+	if err := t.deleteCaptionsOf(v.ID); err != nil {
+		return nil, err
+	}
 	t.markDeleted(v.ID)
 	return v, nil
 }

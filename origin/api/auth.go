@@ -111,7 +111,11 @@ func (h *Handler) viewFor(v *model.Video, p *account.Principal) Video {
 		h.log.Error("sign media token", "video_id", v.ID, "error", err)
 		return out
 	}
-	for _, u := range []*string{&out.HLS, &out.DASH, &out.Thumbnail} {
+	urls := []*string{&out.HLS, &out.DASH, &out.Thumbnail}
+	for i := range out.Captions {
+		urls = append(urls, &out.Captions[i].URL)
+	}
+	for _, u := range urls {
 		if *u != "" {
 			*u += "?token=" + tok
 		}

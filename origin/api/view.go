@@ -34,6 +34,8 @@ type Video struct {
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 	ReadyAt           *time.Time        `json:"ready_at,omitempty"`
+	// Captions are the subtitle tracks; the manifests list them too.
+	Captions []Caption `json:"captions"`
 	// MediaToken opens a private video's media (?token=); only its owner
 	// and admins get one.
 	MediaToken string `json:"media_token,omitempty"`
@@ -56,6 +58,7 @@ func view(v *model.Video) Video {
 		DurationS: v.DurationS, Width: v.Width, Height: v.Height, SizeBytes: v.SizeBytes,
 		Renditions: v.Renditions, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
 		RenditionsPending: v.Pending, Playable: v.Playable(),
+		Captions: captionViews(v),
 	}
 	if out.RenditionsPending == nil {
 		out.RenditionsPending = []string{}

@@ -87,27 +87,47 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		httperr.Unavailable(w, "the node is starting; try again in a moment")
 		return nil
 	}
+	h.serve(w, r, p, id, file)
+	return nil
+}
+
+// serve answers a media request from the origin's parts: the video's
+// state and access rule first, then the file.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p origin.Parts, id, file string) {
 	v, err := p.Node.Video(id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		httperr.NotFound(w, "video")
-		return nil
+		return
 	case err != nil:
 		h.log.Error("media lookup", "video_id", id, "error", err)
 		httperr.Internal(w)
-		return nil
+		return
 	case !v.Playable():
 		httperr.NotFound(w, "media file")
-		return nil
+		return
 	case v.Visibility == model.Private:
 		// The token is in the query, which is never part of a cache key;
 		// the API hands it to the owner and admins with the manifest URLs.
 		if err := h.tokens.Verify(id, r.URL.Query().Get("token")); err != nil {
 			httperr.Write(w, http.StatusForbidden, "forbidden", "this video is private: "+err.Error())
-			return nil
+			return
 		}
 	}
+	h.serveFile(w, r, p, v, file)
+}
+
+// serveFile answers one file of a ready video the caller may have.
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, p origin.Parts, v *model.Video, file string) {
+	id := v.ID
+	if strings.HasPrefix(file, captionsDir) {
+		h.serveCaption(w, r, p, v, file)
+		return
+	}
 	key := process.MediaPrefix(id) + file
+	if h.serveRewritten(w, r, p, v, file, key) {
+		return
+	}
 	ctx := r.Context()
 	attrs, err := p.Media.Attributes(ctx, key)
 	if err != nil {
@@ -117,25 +137,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 			if v.Visibility == model.Private {
 				privateCache(w)
 			}
-			if !p.Replicas.Proxy(w, r, model.KindMedia, id, file) {
+			if p.Replicas == nil || !p.Replicas.Proxy(w, r, model.KindMedia, id, file) {
 				w.Header().Del("Content-Type")
 				httperr.NotFound(w, "media file")
 			}
-			return nil
+			return
 		}
 		h.log.Error("media attributes", "key", key, "error", err)
 		httperr.Internal(w)
-		return nil
+		return
 	}
 	rd, err := p.Media.NewReader(ctx, key, nil)
 	if err != nil {
 		if blobstore.IsNotFound(err) {
 			httperr.NotFound(w, "media file")
-			return nil
+			return
 		}
 		h.log.Error("media open", "key", key, "error", err)
 		httperr.Internal(w)
-		return nil
+		return
 	}
 	defer rd.Close()
 
@@ -149,7 +169,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	// ServeContent answers Range (single and multiple), If-Range,
 	// If-None-Match, If-Modified-Since and HEAD from the seekable reader.
 	http.ServeContent(w, r, file, attrs.ModTime, rd)
-	return nil
+	return
 }
 
 // setHeaders sets what every media answer carries.

@@ -32,20 +32,28 @@ export function withToken(url, token) {
 }
 
 /**
- * Attach an HLS source to <video>, wiring the quality <select>.
+ * Attach an HLS source to <video>, wiring the quality <select> and, when
+ * given, the subtitles <select> (the master's SUBTITLES renditions).
  * Everything is torn down when signal aborts. Reports fatal problems via onError.
  *
  * media, for a private video, is { token, refresh }: token goes on every
  * request hls.js makes; refresh() (async) fetches a new one when the
  * server refuses the old (it expires after some hours).
  */
-export async function startPlayer({ video, select, src, signal, onError, media = null }) {
+export async function startPlayer({ video, select, subtitles = null, src, signal, onError, media = null }) {
   window.__strata.hls = null;
   const { default: Hls } = await preloadHls();
   if (signal.aborted) return;
 
   if (Hls.isSupported()) {
-    const config = { workerPath: WORKER_PATH, enableWorker: Boolean(WORKER_PATH) };
+    // WebVTT subtitle renditions become native text tracks of <video>, so
+    // the browser's own captions menu lists them too.
+    const config = {
+      workerPath: WORKER_PATH,
+      enableWorker: Boolean(WORKER_PATH),
+      enableWebVTT: true,
+      renderTextTracksNatively: true,
+    };
     if (media?.token) {
       // hls.js calls this before it opens each request: open it ourselves
       // with the token added.
@@ -89,6 +97,8 @@ export async function startPlayer({ video, select, src, signal, onError, media =
       if (n === -1) autoOption.textContent = 'Auto';
     });
 
+    if (subtitles) wireSubtitles(Hls, hls, subtitles);
+
     let networkRetries = 0;
     let mediaRecoveries = 0;
     let tokenRefreshes = 0;
@@ -120,9 +130,14 @@ export async function startPlayer({ video, select, src, signal, onError, media =
   }
 
   if (video.canPlayType('application/vnd.apple.mpegurl')) {
-    // Native HLS (Safari, iOS): the browser does ABR itself.
+    // Native HLS (Safari, iOS): the browser does ABR itself, and lists
+    // the subtitle renditions in its own captions menu.
     select.replaceChildren(h('option', { value: '-1' }, 'Auto'));
     select.disabled = true;
+    if (subtitles) {
+      subtitles.replaceChildren(h('option', { value: '-1' }, "In the player's menu"));
+      subtitles.disabled = true;
+    }
     video.src = src;
     signal.addEventListener('abort', () => {
       video.removeAttribute('src');
@@ -133,4 +148,27 @@ export async function startPlayer({ video, select, src, signal, onError, media =
 
   select.disabled = true;
   onError?.("Your browser can't play HLS video (it lacks Media Source Extensions).");
+}
+
+/**
+ * Fill the subtitles <select> from hls.js' subtitle tracks ("Off" first)
+ * and switch tracks with it; a switch made elsewhere (the browser's
+ * captions menu) is reflected back.
+ */
+function wireSubtitles(Hls, hls, subtitles) {
+  const fill = () => {
+    const tracks = hls.subtitleTracks || [];
+    subtitles.replaceChildren(h('option', { value: '-1' }, 'Off'),
+      ...tracks.map((t, i) => h('option', { value: String(i), lang: t.lang || null }, t.name || t.lang || `Track ${i + 1}`)));
+    subtitles.value = String(hls.subtitleTrack);
+    subtitles.disabled = tracks.length === 0;
+  };
+  hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, fill);
+  hls.on(Hls.Events.SUBTITLE_TRACK_SWITCH, (_event, data) => {
+    subtitles.value = String(data.id);
+  });
+  subtitles.addEventListener('change', () => {
+    hls.subtitleDisplay = true;
+    hls.subtitleTrack = Number(subtitles.value);
+  });
 }

@@ -38,9 +38,10 @@ export function setCSRFToken(token) {
 }
 export const getCSRFToken = () => csrfToken;
 
-async function request(method, path, { body, signal } = {}) {
+async function request(method, path, { body, raw, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (raw !== undefined) headers['Content-Type'] = raw.type || 'application/octet-stream';
   if (method !== 'GET' && csrfToken) headers[CSRF_HEADER] = csrfToken;
   let res;
   try {
@@ -49,7 +50,7 @@ async function request(method, path, { body, signal } = {}) {
       signal,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
     if (err.name === 'AbortError') throw err;
@@ -91,9 +92,19 @@ export function sendJSON(method, path, body, { signal } = {}) {
   return request(method, path, { body, signal });
 }
 
+/**
+ * A write whose body is a file or blob sent as it is (its type, if any, as
+ * the Content-Type), with the CSRF token. Resolves like sendJSON.
+ */
+export function sendFile(method, path, file, { signal } = {}) {
+  return request(method, path, { raw: file, signal });
+}
+
 export const isAbort = (err) => err?.name === 'AbortError';
 
 export const videoURL = (id) => `/api/v1/videos/${encodeURIComponent(id)}`;
+export const captionURL = (id, lang, label) =>
+  `${videoURL(id)}/captions/${encodeURIComponent(lang)}${label ? `?label=${encodeURIComponent(label)}` : ''}`;
 export const watchPath = (id) => `/watch/${encodeURIComponent(id)}`;
 export const myVideosPath = '/account/videos';
 export const loginPath = (next) => (next && next !== '/' ? `/login?next=${encodeURIComponent(next)}` : '/login');

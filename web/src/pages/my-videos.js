@@ -1,10 +1,12 @@
 // /account/videos: the logged-in user's own videos, every status and
-// visibility, newest first; change who may watch one, or delete it.
+// visibility, newest first; change who may watch one, manage its
+// captions, or delete it.
 import { h, icon, ICONS, sleep } from '../lib/dom.js';
 import { getJSON, isAbort, sendJSON, videoURL, watchPath } from '../lib/api.js';
 import { currentUser, sessionEnded } from '../lib/auth.js';
 import { formatDate, formatDuration, percent, plural, timeAgo } from '../lib/format.js';
 import { STATUS_LABEL, progressBar, setProgress } from '../components/status.js';
+import { captionsEditor } from '../components/captions.js';
 import { errorBox, loginRequired, statusLine } from './common.js';
 
 const LIMIT = 200;
@@ -85,7 +87,7 @@ export default async function myVideos({ root, signal }) {
       let row = rows.get(v.id);
       if (!row) {
         row = videoRow(v, ctx);
-      } else if (!row.contains(document.activeElement)) {
+      } else if (!row.contains(document.activeElement) && !row.querySelector('details[open]')) {
         const fresh = videoRow(v, ctx);
         row.replaceWith(fresh);
         row = fresh;
@@ -198,7 +200,8 @@ function videoRow(v, ctx) {
       h('span', { class: `video-row-status status-${v.status}` }, statusOf(v)),
       v.created_at ? [' · ', h('time', { datetime: v.created_at, title: formatDate(v.created_at, true) }, timeAgo(v.created_at))] : null),
     v.status === 'processing' ? progressBar({ label: `Processing ${title}`, value: v.progress, small: true }) : null,
-    v.status === 'failed' && v.error ? h('p', { class: 'error-text row-error' }, v.error) : null),
+    v.status === 'failed' && v.error ? h('p', { class: 'error-text row-error' }, v.error) : null,
+    captionsEditor(v, ctx)),
   h('div', { class: 'video-row-actions' },
     h('label', { class: 'visually-hidden', for: `vis-${v.id}` }, `Who may watch ${title}`),
     select,

@@ -85,6 +85,15 @@ function mountPlayer(stage, controls, video, signal) {
     h('div', { class: 'quality' },
       h('label', { for: 'quality' }, 'Quality'),
       select));
+  // The master playlist lists the captions; the API says whether it has any.
+  let subtitles = null;
+  if (Array.isArray(video.captions) && video.captions.length > 0) {
+    subtitles = h('select', { id: 'subtitles', 'data-testid': 'subtitles-select', disabled: true },
+      h('option', { value: '-1' }, 'Off'));
+    controls.append(h('div', { class: 'quality' },
+      h('label', { for: 'subtitles' }, 'Captions'),
+      subtitles));
+  }
   // A private video's API answer carries a media token for its owner:
   // every playlist and segment request must carry it too.
   const media = video.media_token ? {
@@ -98,6 +107,7 @@ function mountPlayer(stage, controls, video, signal) {
   startPlayer({
     video: el,
     select,
+    subtitles,
     src: video.hls,
     media,
     signal,
