@@ -60,8 +60,8 @@ type Storyboard struct {
 }
 
 // Storyboard geometry. About 160 px is what players show in the preview
-// bubble; 200 tiles keep the sprites of a long video to two sheets (≈ 100 to
-// 300 KB each) while an hour still gets a tile every 18 s.
+// bubble; 200 tiles keep the sprites of a long video to two sheets while
+// an hour still gets a tile every 18 s.
 const (
 	tileWidth       = 160
 	tileMaxHeight   = 360 // a very tall source gets narrower tiles instead
@@ -79,24 +79,29 @@ const (
 // is the input's probe; when nil, Images probes the file itself.
 //
 // For video, one ffmpeg run reads the file twice over two inputs: the
-// storyboard input decodes keyframes only, the thumbnail input a few
-// seconds. Measured on a 60 s 1920x1080 30 fps x264 veryfast source on the
-// 2-core build machine (user CPU seconds; decoding every frame,
-// `ffmpeg -i src -f null -`, costs 11.6 s):
+// storyboard input decodes keyframes only (-skip_frame nokey), the
+// thumbnail input seeks and decodes a few seconds. Measured with
+// images_cost_test.go on a 60 s 1920x1080 30 fps x264 veryfast source, on
+// the shared 2-core build machine (CPU = user seconds, three runs each):
 //
-//	keyframe-only storyboard (1 s GOP … 8 s GOP)      0.2 – 0.3 s
-//	storyboard from a full decode                     12.2 s
-//	thumbnail filter over 12 frames in a 4 s window   ≈ 0.5 s (see images_test.go)
+//	ffmpeg -i src -f null - (decode every frame)     10.1 – 12.3 s, wall 6 – 18 s
+//	Images, GOP 2 s: keyframe storyboard, 30 tiles    1.1 – 1.7 s, wall 1.2 – 2.2 s
+//	  of which the storyboard input alone             ≈ 0.2 s
+//	Images, GOP 250 frames: full-decode storyboard   12.2 – 14.9 s, wall 11 – 18 s
 //
-// so the keyframe path is about 2% of a decode. The tiles then sit on the
-// source's keyframes, not on an exact grid: each interval cell gets the
-// first keyframe in it and the cue times are that keyframe's real
-// timestamp, printed by the metadata filter. When keyframes are too sparse
-// for the interval (fewer tiles than half the cells, e.g. x264's default
-// 250-frame GOP on a one-minute clip), the storyboard alone is made again
-// from a full decode. Input seeking per tile was rejected: each seek decodes
-// from the keyframe before the tile, so on a sparse-GOP source it costs more
-// than one full decode, and on a dense one no less than the keyframe path.
+// so with a usual GOP the storyboard costs about 2% of a decode and all of
+// Images 10 to 15% (mostly the thumbnail window: the seek to 10% in decodes
+// from the keyframe before it). The tiles then sit on the source's
+// keyframes, not on an exact grid: each interval cell gets the first
+// keyframe in it, and the cue times are that keyframe's real timestamp,
+// printed by the metadata filter. When keyframes are too sparse for the
+// interval (tiles for fewer than 40% of the cells, e.g. x264's default
+// 250-frame GOP on a one-minute clip) the storyboard alone is made again
+// from a full decode, costing about one decode more. Input seeking per
+// tile was rejected: each seek decodes from the keyframe before the tile,
+// so on a sparse-GOP source 60 tiles cost more than one full decode, and
+// on a dense one each seek still decodes up to a GOP of frames where the
+// keyframe path decodes one.
 //
 // For audio-only input the thumbnails are the embedded cover art (an
 // attached picture, as MP3 and M4A carry) or else a waveform picture; there
@@ -166,7 +171,7 @@ func Images(ctx context.Context, cfg Config, input string, p *Probe, outDir stri
 	}
 	written := ip.thumbNames()
 	if ip.sb != nil {
-		if ip.sb.keyOnly && len(times)*2 < ip.sb.cells {
+		if ip.sb.keyOnly && len(times)*5 < ip.sb.cells*2 {
 			cfg.logger().Info("transcode: keyframes too sparse for the storyboard, decoding every frame",
 				"tiles", len(times), "cells", ip.sb.cells)
 			if err := ip.removeOwn(ip.sb.prefix()); err != nil {
