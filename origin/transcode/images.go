@@ -108,7 +108,9 @@ const (
 // is no storyboard.
 //
 // Refusals of the input are *InputError; other errors are wrapped and worth
-// a retry.
+// a retry. After an error outDir may hold some of this run's files (their
+// names carry its signature); a retry into the same directory replaces
+// them and touches nothing else.
 func Images(ctx context.Context, cfg Config, input string, p *Probe, outDir string) (*ImageSet, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -158,30 +160,44 @@ func Images(ctx context.Context, cfg Config, input string, p *Probe, outDir stri
 	ip.sig = imageSignature(cfg, ip)
 
 	start := time.Now()
-	times, err := ip.runFFmpeg(ctx, cfg, true)
+	times, err := ip.runFFmpeg(ctx, cfg, true, ip.sb != nil)
 	if err != nil {
 		return nil, err
 	}
-	set := &ImageSet{Source: ip.source}
-	for _, t := range ip.thumbs {
-		if st, err := os.Stat(filepath.Join(out, t.Name)); err != nil || st.Size() == 0 {
+	// At most one more run, for what the first could not do well.
+	redoThumbs := !ip.thumbsWritten()
+	if redoThumbs {
+		if ip.source != "frame" || ip.thumbAt == 0 {
 			return nil, inputErrorf("no picture could be decoded from the file")
 		}
-		set.Thumbnails = append(set.Thumbnails, t)
+		// The video stream ends before the window (the audio, which
+		// the probe's duration includes, runs on): look at its start.
+		ip.thumbAt, ip.thumbLen = 0, math.Min(thumbWindowS, p.DurationS)
 	}
+	redoStoryboard := ip.sb != nil && ip.sb.keyOnly && len(times)*5 < ip.sb.cells*2
+	if redoStoryboard {
+		cfg.logger().Info("transcode: keyframes too sparse for the storyboard, decoding every frame",
+			"tiles", len(times), "cells", ip.sb.cells)
+		if err := ip.removeOwn(ip.sb.prefix()); err != nil {
+			return nil, err
+		}
+		ip.sb = planStoryboard(p, false)
+	}
+	if redoThumbs || redoStoryboard {
+		t, err := ip.runFFmpeg(ctx, cfg, redoThumbs, redoStoryboard)
+		if err != nil {
+			return nil, err
+		}
+		if redoStoryboard {
+			times = t
+		}
+		if !ip.thumbsWritten() {
+			return nil, inputErrorf("no picture could be decoded from the file")
+		}
+	}
+	set := &ImageSet{Source: ip.source, Thumbnails: ip.thumbs}
 	written := ip.thumbNames()
 	if ip.sb != nil {
-		if ip.sb.keyOnly && len(times)*5 < ip.sb.cells*2 {
-			cfg.logger().Info("transcode: keyframes too sparse for the storyboard, decoding every frame",
-				"tiles", len(times), "cells", ip.sb.cells)
-			if err := ip.removeOwn(ip.sb.prefix()); err != nil {
-				return nil, err
-			}
-			ip.sb = planStoryboard(p, false)
-			if times, err = ip.runFFmpeg(ctx, cfg, false); err != nil {
-				return nil, err
-			}
-		}
 		sb, names, err := ip.finishStoryboard(times)
 		if err != nil {
 			return nil, err
@@ -345,21 +361,21 @@ func (ip *imagePlan) removeOwn(prefix string) error {
 // tile, a few hundred tiles.
 const maxTileLog = 1 << 20
 
-// runFFmpeg runs one ffmpeg for the plan: thumbnails and storyboard when
-// withThumbs, the storyboard alone otherwise. It returns the tiles' times.
-func (ip *imagePlan) runFFmpeg(ctx context.Context, cfg Config, withThumbs bool) ([]float64, error) {
-	if ip.sb != nil {
+// runFFmpeg runs one ffmpeg for the thumbnails, the storyboard or both,
+// and returns the tiles' times.
+func (ip *imagePlan) runFFmpeg(ctx context.Context, cfg Config, thumbs, storyboard bool) ([]float64, error) {
+	if storyboard {
 		ip.sb.sig = ip.storyboardSig()
 		if err := ip.removeOwn(ip.sb.prefix()); err != nil {
 			return nil, err
 		}
 	}
-	if withThumbs {
+	if thumbs {
 		if err := ip.removeOwn("thumb-" + ip.sig + "-"); err != nil {
 			return nil, err
 		}
 	}
-	args := ip.buildArgs(withThumbs)
+	args := ip.buildArgs(thumbs, storyboard)
 	timeout := time.Duration(ffmpegTimeout(cfg, ip.probe) * float64(time.Second))
 	log := &limitedBuffer{max: maxTileLog}
 	res, err := run(ctx, cfg, cfg.FFmpeg, args, timeout, log)
@@ -369,10 +385,20 @@ func (ip *imagePlan) runFFmpeg(ctx context.Context, cfg Config, withThumbs bool)
 		}
 		return nil, fmt.Errorf("transcode: images: %w", err)
 	}
-	if ip.sb == nil {
+	if !storyboard {
 		return nil, nil
 	}
 	return parseTileTimes(log.Bytes()), nil
+}
+
+// thumbsWritten reports whether every planned thumbnail is on disk.
+func (ip *imagePlan) thumbsWritten() bool {
+	for _, t := range ip.thumbs {
+		if st, err := os.Stat(filepath.Join(ip.outDir, t.Name)); err != nil || st.Size() == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // inputArgs opens the input hardened exactly as the transcode does: only
@@ -399,50 +425,56 @@ func jpegArgs(label string, quality int) []string {
 // toJPEG ends a filter chain with what jpegArgs expects.
 const toJPEG = ":out_range=full,setsar=1,format=yuv420p"
 
-func (ip *imagePlan) buildArgs(withThumbs bool) []string {
+// buildArgs is the ffmpeg command line. Each part gets its own input (the
+// same file opened again, hardened alike), so that each can be decoded
+// only as far as it needs: the storyboard's keyframes, the thumbnails'
+// window.
+func (ip *imagePlan) buildArgs(thumbs, storyboard bool) []string {
 	p := ip.probe
 	args := []string{"-nostdin", "-hide_banner", "-v", "warning", "-nostats", "-n"}
 	var graph []string
-	thumbIn := ""
-	switch {
-	case ip.sb != nil:
-		// Input 0 feeds the storyboard; with keyOnly its decoder skips
-		// every frame but keyframes (demuxing still reads the file, which
-		// is cheap next to decoding).
+	inputs := 0
+	if storyboard {
+		// With keyOnly the decoder skips every frame but keyframes
+		// (demuxing still reads the file, which is cheap next to decoding).
 		var opts []string
 		if ip.sb.keyOnly {
 			opts = append(opts, "-skip_frame", "nokey")
 		}
 		args = append(args, ip.inputArgs(opts...)...)
-		graph = append(graph, ip.storyboardGraph(fmt.Sprintf("0:%d", p.VideoStream)))
-		if withThumbs {
-			// Input 1 feeds the thumbnails: a seek, then a short window.
-			args = append(args, ip.inputArgs(
-				"-ss", strconv.FormatFloat(ip.thumbAt, 'f', 3, 64),
-				"-t", strconv.FormatFloat(ip.thumbLen, 'f', 3, 64))...)
-			// fps thins the candidates before the (RGB) thumbnail filter,
-			// which holds all n frames: at 1280x720 that is 2.7 MB each.
-			// A clip with fewer frames than that is not thinned.
-			thin, n := "", thumbCandidates
-			if frames := int(math.Ceil(ip.thumbLen * p.FPS)); frames <= thumbCandidates {
-				n = max(2, frames) // the filter wants n ≥ 2 and flushes at EOF
-			} else {
-				thin = fmt.Sprintf("fps=%d,", int(math.Ceil(thumbCandidates/ip.thumbLen)))
-			}
-			thumbIn = fmt.Sprintf("[1:%d]%sscale=%d:%d,setsar=1,thumbnail=n=%d",
-				p.VideoStream, thin, ip.thumbs[0].Width, ip.thumbs[0].Height, n)
+		graph = append(graph, ip.storyboardGraph(fmt.Sprintf("%d:%d", inputs, p.VideoStream)))
+		inputs++
+	}
+	thumbIn := ""
+	switch {
+	case !thumbs:
+	case ip.source == "frame":
+		// A seek, then a short window.
+		args = append(args, ip.inputArgs(
+			"-ss", strconv.FormatFloat(ip.thumbAt, 'f', 3, 64),
+			"-t", strconv.FormatFloat(ip.thumbLen, 'f', 3, 64))...)
+		// fps thins the candidates before the (RGB) thumbnail filter,
+		// which holds all n frames: at 1280x720 that is 2.7 MB each.
+		// A clip with fewer frames than that is not thinned.
+		thin, n := "", thumbCandidates
+		if frames := int(math.Ceil(ip.thumbLen * p.FPS)); frames <= thumbCandidates {
+			n = max(2, frames) // the filter wants n ≥ 2 and flushes at EOF
+		} else {
+			thin = fmt.Sprintf("fps=%d,", int(math.Ceil(thumbCandidates/ip.thumbLen)))
 		}
+		thumbIn = fmt.Sprintf("[%d:%d]%sscale=%d:%d,setsar=1,thumbnail=n=%d",
+			inputs, p.VideoStream, thin, ip.thumbs[0].Width, ip.thumbs[0].Height, n)
 	case ip.source == "cover":
 		args = append(args, ip.inputArgs()...)
-		thumbIn = fmt.Sprintf("[0:%d]null", ip.coverStream)
+		thumbIn = fmt.Sprintf("[%d:%d]null", inputs, ip.coverStream)
 	default:
 		args = append(args, ip.inputArgs()...)
 		// showwavespic draws once the whole stream is read; mono so that
 		// a stereo file gives one waveform, not two thin ones.
-		thumbIn = fmt.Sprintf("[0:%d]aformat=channel_layouts=mono,showwavespic=s=%dx%d:colors=0x9cc3ff:draw=full",
-			p.AudioStream, ip.srcW, ip.srcH)
+		thumbIn = fmt.Sprintf("[%d:%d]aformat=channel_layouts=mono,showwavespic=s=%dx%d:colors=0x9cc3ff:draw=full",
+			inputs, p.AudioStream, ip.srcW, ip.srcH)
 	}
-	if withThumbs {
+	if thumbs {
 		var b strings.Builder
 		b.WriteString(thumbIn)
 		if len(ip.thumbs) > 1 {
@@ -457,13 +489,13 @@ func (ip *imagePlan) buildArgs(withThumbs bool) []string {
 		}
 	}
 	args = append(args, "-filter_complex", strings.Join(graph, ";"))
-	if ip.sb != nil {
+	if storyboard {
 		// image2 expands %d in the name; a '%' in the directory is doubled.
 		pattern := strings.ReplaceAll(ip.outDir, "%", "%%") + "/" + ip.sb.prefix() + "%d.jpg"
 		args = append(args, jpegArgs("sb", 5)...)
 		args = append(args, "-frames:v", strconv.Itoa(ip.sb.maxSheets), "-start_number", "1", "file:"+pattern)
 	}
-	if withThumbs {
+	if thumbs {
 		for i, t := range ip.thumbs {
 			args = append(args, jpegArgs(fmt.Sprintf("t%d", i), 3)...)
 			args = append(args, "-frames:v", "1", "-update", "1", "file:"+filepath.Join(ip.outDir, t.Name))

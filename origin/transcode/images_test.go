@@ -331,6 +331,26 @@ func TestImagesVideo(t *testing.T) {
 	}
 }
 
+// TestImagesVideoShorterThanAudio: the probe's duration is the audio's
+// 10 s, the picture stops at 0.8 s, before the thumbnail window (1 s in).
+// The thumbnails are taken from the start instead, and the storyboard's
+// last tile covers the rest.
+func TestImagesVideoShorterThanAudio(t *testing.T) {
+	requireFFmpeg(t)
+	t.Parallel()
+	clip := makeClip(t, t.TempDir(), "shortvideo", clipOpts{w: 320, h: 180, seconds: 0.8, video: true, audio: true,
+		extra: []string{"-af", "apad=whole_dur=10"}})
+	set, p, dir := imagesFor(t, clip)
+	if p.DurationS < 9.9 {
+		t.Fatalf("probe duration %v, the clip was meant to last 10 s", p.DurationS)
+	}
+	checkThumbs(t, dir, set, [2]int{320, 180})
+	cues := checkStoryboard(t, dir, set, p.DurationS)
+	if len(cues) != 1 {
+		t.Errorf("%d cues, want 1", len(cues))
+	}
+}
+
 // makeAudio writes an audio file, with a cover picture when coverW > 0.
 func makeAudio(t *testing.T, dir, name, ext string, coverW, coverH int) string {
 	t.Helper()
