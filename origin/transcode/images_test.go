@@ -515,3 +515,47 @@ func TestStoryboardCues(t *testing.T) {
 		t.Errorf("formatVTTTime = %s", s)
 	}
 }
+
+// TestImagesAfterTranscode is the caller's order: Transcode into an empty
+// directory, then Images into the same one. An MP3 with cover art gets an
+// audio rendition and a cover poster, and neither run's files collide.
+func TestImagesAfterTranscode(t *testing.T) {
+	requireFFmpeg(t)
+	t.Parallel()
+	dir := t.TempDir()
+	src := makeAudio(t, dir, "song", "mp3", 400, 400)
+	ctx := context.Background()
+	cfg := testConfig()
+	p, err := ProbeFile(ctx, cfg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	res, err := Transcode(ctx, cfg, src, p, out, nil)
+	if err != nil {
+		t.Fatalf("Transcode: %v", err)
+	}
+	if res.HasVideo || len(res.Renditions) != 1 || res.Renditions[0].Name != "audio" {
+		t.Fatalf("the cover was taken for video: %+v", res)
+	}
+	set, err := Images(ctx, cfg, src, p, out)
+	if err != nil {
+		t.Fatalf("Images: %v", err)
+	}
+	if set.Source != "cover" {
+		t.Errorf("Source %q", set.Source)
+	}
+	checkThumbs(t, out, set, [2]int{400, 400}, [2]int{320, 320})
+	for _, f := range set.Files {
+		if slices.Contains(res.Files, f) {
+			t.Errorf("both write %s", f)
+		}
+	}
+	all, err := listFiles(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(res.Files) + len(set.Files); len(all) != want {
+		t.Errorf("%d files in the directory, the two results list %d", len(all), want)
+	}
+}
