@@ -70,6 +70,11 @@ type Config struct {
 	// PosterMaxWidth bounds the poster's width; it is never upscaled.
 	PosterMaxWidth int
 
+	// ThumbnailWidths are the widths of the thumbnails Images writes (any
+	// order; the UI offers them as a srcset). A width above the source's
+	// is not upscaled: it yields the source width, once.
+	ThumbnailWidths []int
+
 	// Logger receives the command lines run (Debug) and notable events.
 	// Nil discards.
 	Logger *slog.Logger
@@ -110,6 +115,7 @@ func DefaultConfig() Config {
 		TimeoutBase:      60 * time.Second,
 		TimeoutPerSecond: 10,
 		PosterMaxWidth:   1280,
+		ThumbnailWidths:  []int{1280, 640, 320},
 
 		FirstPlayMaxHeight: 360,
 	}
@@ -169,6 +175,14 @@ func (c Config) Validate() error {
 	}
 	if c.PosterMaxWidth < 16 {
 		bad("PosterMaxWidth must be at least 16")
+	}
+	if len(c.ThumbnailWidths) == 0 {
+		bad("at least one thumbnail width is needed")
+	}
+	for _, w := range c.ThumbnailWidths {
+		if w < 16 || w > maxDimension || w%2 != 0 {
+			bad("thumbnail width %d must be even and in 16..%d", w, maxDimension)
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("transcode: invalid config: %w", errors.Join(errs...))
