@@ -399,8 +399,18 @@ func TestRemoveNode(t *testing.T) {
 			other = n
 		}
 	}
-	if err := other.RemovePeer(context.Background(), victim); err != nil {
-		t.Fatal(err)
+	// A follower may not know the leader yet right after the cluster
+	// formed: retry while it says so.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := other.RemovePeer(context.Background(), victim)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrNotLeader) || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
 	}
 	tc.stop(victim)
 	var rest []string

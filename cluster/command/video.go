@@ -57,6 +57,21 @@ func (VideoPlayable) CommandType() Type { return TypeVideoPlayable }
 // CommandVersion implements Command.
 func (VideoPlayable) CommandVersion() uint8 { return 1 }
 
+// SetImages records a video's thumbnails and storyboard. The files
+// themselves are listed in the VideoReady that follows.
+type SetImages struct {
+	Stamp
+	ID         string            `json:"id"`
+	Thumbnails []model.Image     `json:"thumbnails"`
+	Storyboard *model.Storyboard `json:"storyboard,omitempty"`
+}
+
+// CommandType implements Command.
+func (SetImages) CommandType() Type { return TypeSetImages }
+
+// CommandVersion implements Command.
+func (SetImages) CommandVersion() uint8 { return 1 }
+
 // RecordReplica records that an origin now holds (or no longer holds) a
 // copy of one kind of a video's blobs.
 type RecordReplica struct {

@@ -60,6 +60,10 @@ type Video struct {
 	Master     string      `json:"master,omitempty"`
 	DASH       string      `json:"dash_manifest,omitempty"`
 	Poster     string      `json:"poster,omitempty"`
+	// Thumbnails are the poster picture at several sizes, largest first,
+	// and Storyboard the scrubbing previews (nil for audio).
+	Thumbnails []Image     `json:"thumbnails,omitempty"`
+	Storyboard *Storyboard `json:"storyboard,omitempty"`
 	// Pending names the rungs still being encoded while a processing
 	// video is already playable at its lower rungs (fast first play).
 	Pending []string `json:"renditions_pending,omitempty"`
@@ -82,6 +86,23 @@ type Video struct {
 	// the latest of them per hour, which is what trending decays.
 	Views       int64       `json:"views,omitempty"`
 	RecentViews []HourViews `json:"recent_views,omitempty"`
+}
+
+// Image is one picture file of a video's media.
+type Image struct {
+	File   string `json:"file"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
+// Storyboard is a WebVTT thumbnails track (cues pointing at rectangles of
+// sprite sheets) that players show while the viewer scrubs.
+type Storyboard struct {
+	VTT        string   `json:"vtt"`
+	Sprites    []string `json:"sprites"`
+	TileWidth  int      `json:"tile_width"`
+	TileHeight int      `json:"tile_height"`
+	IntervalS  float64  `json:"interval_s"`
 }
 
 // Playable reports whether v's media can be watched: a ready video, or

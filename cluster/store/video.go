@@ -192,6 +192,18 @@ func (t *Tx) VideoPlayable(c *command.VideoPlayable) (*model.Video, error) {
 	return v, t.putVideo(v, true)
 }
 
+// SetImages records a video's pictures.
+func (t *Tx) SetImages(c *command.SetImages) (*model.Video, error) {
+	v, err := t.video(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	v.Thumbnails = c.Thumbnails
+	v.Storyboard = c.Storyboard
+	v.UpdatedAt = c.At
+	return v, t.putVideo(v, false)
+}
+
 // RecordReplica adds or removes a holder of a video's raw or media blobs.
 func (t *Tx) RecordReplica(c *command.RecordReplica) (*model.Video, error) {
 	if c.Kind != model.KindRaw && c.Kind != model.KindMedia || c.NodeID == "" {

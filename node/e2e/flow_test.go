@@ -98,6 +98,7 @@ func TestUploadTranscodeWatchSearchRestart(t *testing.T) {
 	}
 	checkLadder(t, v, []int{720, 480, 360, 240})
 	checkMedia(t, n, v, 10)
+	checkImages(t, n, v, 1280, 720)
 
 	checkSearch(t, n, "lighthouse", id)
 	checkMetrics(t, n, map[string]float64{
@@ -127,6 +128,50 @@ func TestUploadTranscodeWatchSearchRestart(t *testing.T) {
 	if len(list.Videos) != 1 || list.Videos[0].ID != id {
 		t.Fatalf("list after restart = %+v", list.Videos)
 	}
+}
+
+// checkImages fetches the thumbnails (never larger than the source) and
+// the storyboard with every sprite its cues point at.
+func checkImages(t *testing.T, n *node, v video, srcW, srcH int) {
+	t.Helper()
+	if len(v.Thumbnails) == 0 || v.Storyboard == "" {
+		t.Fatalf("ready video without thumbnails or storyboard: %+v", v)
+	}
+	for _, th := range v.Thumbnails {
+		if th.Width > srcW || th.Height > srcH || th.Width*srcH != th.Height*srcW && abs(th.Width*srcH-th.Height*srcW) > 2*srcH {
+			t.Errorf("thumbnail %dx%d for a %dx%d source", th.Width, th.Height, srcW, srcH)
+		}
+		if r, b := get(t, n.base+th.URL, nil); r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/jpeg" || len(b) == 0 {
+			t.Errorf("thumbnail %s: %d %s", th.URL, r.StatusCode, r.Header.Get("Content-Type"))
+		}
+	}
+	r, vtt := get(t, n.base+v.Storyboard, nil)
+	if r.StatusCode != 200 || !strings.HasPrefix(string(vtt), "WEBVTT") {
+		t.Fatalf("storyboard %s: %d\n%s", v.Storyboard, r.StatusCode, vtt)
+	}
+	base, _ := url.Parse(n.base + v.Storyboard)
+	sprites := map[string]bool{}
+	for _, line := range strings.Split(string(vtt), "\n") {
+		if name, _, ok := strings.Cut(line, "#xywh="); ok {
+			sprites[name] = true
+		}
+	}
+	if len(sprites) == 0 {
+		t.Fatalf("storyboard has no sprite cues:\n%s", vtt)
+	}
+	for name := range sprites {
+		u := base.ResolveReference(&url.URL{Path: name}).String()
+		if r, _ := get(t, u, nil); r.StatusCode != 200 {
+			t.Errorf("sprite %s: %d", u, r.StatusCode)
+		}
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func checkLadder(t *testing.T, v video, want []int) {

@@ -224,6 +224,12 @@ type video struct {
 	HLS       string `json:"hls"`
 	DASH      string `json:"dash"`
 	Thumbnail string `json:"thumbnail"`
+	Thumbnails []struct {
+		URL    string `json:"url"`
+		Width  int    `json:"width"`
+		Height int    `json:"height"`
+	} `json:"thumbnails"`
+	Storyboard string `json:"storyboard"`
 	// Fast first play: playable while processing, larger rungs pending.
 	Playable          bool     `json:"playable"`
 	RenditionsPending []string `json:"renditions_pending"`

@@ -111,7 +111,10 @@ func (h *Handler) viewFor(v *model.Video, p *account.Principal) Video {
 		h.log.Error("sign media token", "video_id", v.ID, "error", err)
 		return out
 	}
-	urls := []*string{&out.HLS, &out.DASH, &out.Thumbnail}
+	urls := []*string{&out.HLS, &out.DASH, &out.Thumbnail, &out.Storyboard}
+	for i := range out.Thumbnails {
+		urls = append(urls, &out.Thumbnails[i].URL)
+	}
 	for i := range out.Captions {
 		urls = append(urls, &out.Captions[i].URL)
 	}

@@ -34,6 +34,10 @@ type Video struct {
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 	ReadyAt           *time.Time        `json:"ready_at,omitempty"`
+	// Thumbnails are the poster at several sizes, largest first;
+	// Storyboard is a WebVTT thumbnails track for scrubbing previews.
+	Thumbnails []Thumbnail `json:"thumbnails"`
+	Storyboard string      `json:"storyboard,omitempty"`
 	// Captions are the subtitle tracks; the manifests list them too.
 	Captions []Caption `json:"captions"`
 	// MediaToken opens a private video's media (?token=); only its owner
@@ -51,6 +55,13 @@ func MediaURL(id, file string) string {
 	return "/media/" + id + "/" + file
 }
 
+// Thumbnail is one size of a video's picture.
+type Thumbnail struct {
+	URL    string `json:"url"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
 func view(v *model.Video) Video {
 	out := Video{
 		ID: v.ID, Owner: v.Owner, Title: v.Title, Description: v.Description, Tags: v.Tags,
@@ -58,7 +69,8 @@ func view(v *model.Video) Video {
 		DurationS: v.DurationS, Width: v.Width, Height: v.Height, SizeBytes: v.SizeBytes,
 		Renditions: v.Renditions, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
 		RenditionsPending: v.Pending, Playable: v.Playable(),
-		Captions: captionViews(v),
+		Captions:   captionViews(v),
+		Thumbnails: []Thumbnail{},
 	}
 	if out.RenditionsPending == nil {
 		out.RenditionsPending = []string{}
@@ -73,6 +85,12 @@ func view(v *model.Video) Video {
 		out.HLS = MediaURL(v.ID, v.Master)
 		out.DASH = MediaURL(v.ID, v.DASH)
 		out.Thumbnail = MediaURL(v.ID, v.Poster)
+		for _, im := range v.Thumbnails {
+			out.Thumbnails = append(out.Thumbnails, Thumbnail{URL: MediaURL(v.ID, im.File), Width: im.Width, Height: im.Height})
+		}
+		if v.Storyboard != nil {
+			out.Storyboard = MediaURL(v.ID, v.Storyboard.VTT)
+		}
 		if !v.ReadyAt.IsZero() {
 			t := v.ReadyAt
 			out.ReadyAt = &t

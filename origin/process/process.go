@@ -135,12 +135,17 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 	if err == nil && !cleared {
 		err = clear()
 	}
+	var files []string
 	if err == nil {
-		err = save(res.Files)
+		files, err = p.images(ctx, id, src, probe, out, res)
+	}
+	if err == nil {
+		err = save(files)
 	}
 	if err == nil {
 		w, h := topSize(probe, p.Transcode)
 		ready := p.ready(id, res, w, h)
+		ready.Files = files
 		_, err = p.Cluster.Apply(ctx, &ready)
 	}
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, errDeleted) {
@@ -156,6 +161,44 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 
 // errDeleted stops a run whose video was deleted meanwhile.
 var errDeleted = errors.New("the video was deleted")
+
+// images makes the thumbnails and the storyboard into out and records
+// them, returning every file to publish. Pictures are a nicety: when they
+// cannot be made the video is published without them (the transcode's own
+// poster remains) rather than failed.
+func (p *Processor) images(ctx context.Context, id, src string, probe *transcode.Probe, out string, res *transcode.Result) ([]string, error) {
+	set, err := transcode.Images(ctx, p.Transcode, src, probe, out)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		p.log().Warn("thumbnails and storyboard failed; publishing without them", "video_id", id, "error", err)
+		return res.Files, nil
+	}
+	c := &command.SetImages{Stamp: command.Stamp{At: p.Now().UTC()}, ID: id}
+	for _, t := range set.Thumbnails {
+		c.Thumbnails = append(c.Thumbnails, model.Image{File: t.Name, Width: t.Width, Height: t.Height})
+	}
+	if sb := set.Storyboard; sb != nil {
+		c.Storyboard = &model.Storyboard{VTT: sb.VTT, Sprites: sb.Sprites, TileWidth: sb.TileWidth,
+			TileHeight: sb.TileHeight, IntervalS: sb.IntervalS}
+	}
+	if _, err := p.Cluster.Apply(ctx, c); err != nil {
+		if errors.Is(err, cluster.ErrUpgradeInProgress) {
+			p.log().Info("thumbnails not recorded during a rolling upgrade", "video_id", id)
+			return res.Files, nil
+		}
+		return nil, fmt.Errorf("record thumbnails: %w", err)
+	}
+	files := slices.Clone(res.Files)
+	for _, f := range set.Files {
+		if !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	slices.Sort(files)
+	return files, nil
+}
 
 // ready describes a transcode result for the store. width and height are
 // the largest rung's, whether or not it is encoded yet.
