@@ -29,7 +29,7 @@ const (
 	TypeUpdateProgress Type = 6
 	TypeRecordReplica  Type = 7
 	TypeVideoPlayable  Type = 8
-	TypeSetImages      Type = 9
+	TypeSetMediaInfo   Type = 9
 	TypeEnqueueJob     Type = 20
 	TypeClaimJob       Type = 21
 	TypeRenewLease     Type = 22
@@ -95,7 +95,7 @@ var decoders = map[key]decoder{
 	{TypeUpdateVideo, 1}:      jsonDecoder[UpdateVideo](),
 	{TypeVideoReady, 1}:       jsonDecoder[VideoReady](),
 	{TypeVideoPlayable, 1}:    jsonDecoder[VideoPlayable](),
-	{TypeSetImages, 1}:        jsonDecoder[SetImages](),
+	{TypeSetMediaInfo, 1}:     jsonDecoder[SetMediaInfo](),
 	{TypeVideoFailed, 1}:      jsonDecoder[VideoFailed](),
 	{TypeDeleteVideo, 1}:      jsonDecoder[DeleteVideo](),
 	{TypeUpdateProgress, 1}:   jsonDecoder[UpdateProgress](),

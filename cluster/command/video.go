@@ -57,20 +57,22 @@ func (VideoPlayable) CommandType() Type { return TypeVideoPlayable }
 // CommandVersion implements Command.
 func (VideoPlayable) CommandVersion() uint8 { return 1 }
 
-// SetImages records a video's thumbnails and storyboard. The files
-// themselves are listed in the VideoReady that follows.
-type SetImages struct {
+// SetMediaInfo records what processing learnt beyond the ladder: the
+// thumbnails and storyboard (their files are listed in the VideoReady that
+// follows) and the spoken language the file declares.
+type SetMediaInfo struct {
 	Stamp
 	ID         string            `json:"id"`
+	Language   string            `json:"language,omitempty"`
 	Thumbnails []model.Image     `json:"thumbnails"`
 	Storyboard *model.Storyboard `json:"storyboard,omitempty"`
 }
 
 // CommandType implements Command.
-func (SetImages) CommandType() Type { return TypeSetImages }
+func (SetMediaInfo) CommandType() Type { return TypeSetMediaInfo }
 
 // CommandVersion implements Command.
-func (SetImages) CommandVersion() uint8 { return 1 }
+func (SetMediaInfo) CommandVersion() uint8 { return 1 }
 
 // RecordReplica records that an origin now holds (or no longer holds) a
 // copy of one kind of a video's blobs.

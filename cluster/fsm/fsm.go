@@ -55,7 +55,7 @@ var handlers = map[command.Type]handler{
 	command.TypeRecordReplica:    typed((*store.Tx).RecordReplica),
 	command.TypeVideoReady:       typed((*store.Tx).VideoReady),
 	command.TypeVideoPlayable:    typed((*store.Tx).VideoPlayable),
-	command.TypeSetImages:        typed((*store.Tx).SetImages),
+	command.TypeSetMediaInfo:     typed((*store.Tx).SetMediaInfo),
 	command.TypeVideoFailed:      typed((*store.Tx).VideoFailed),
 	command.TypeDeleteVideo:      typed((*store.Tx).DeleteVideo),
 	command.TypeEnqueueJob:       typed((*store.Tx).EnqueueJob),

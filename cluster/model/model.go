@@ -54,6 +54,9 @@ type Video struct {
 	Width     int     `json:"width,omitempty"`
 	Height    int     `json:"height,omitempty"`
 	HasAudio  bool    `json:"has_audio,omitempty"`
+	// Language is the BCP 47 tag of the spoken language the file's audio
+	// stream declares ("" when it says nothing or "und").
+	Language string `json:"language,omitempty"`
 
 	// Outputs, set by VideoReady. Paths are relative to /media/{id}/.
 	Renditions []Rendition `json:"renditions"`

@@ -192,16 +192,17 @@ func (t *Tx) VideoPlayable(c *command.VideoPlayable) (*model.Video, error) {
 	return v, t.putVideo(v, true)
 }
 
-// SetImages records a video's pictures.
-func (t *Tx) SetImages(c *command.SetImages) (*model.Video, error) {
+// SetMediaInfo records a video's pictures and language.
+func (t *Tx) SetMediaInfo(c *command.SetMediaInfo) (*model.Video, error) {
 	v, err := t.video(c.ID)
 	if err != nil {
 		return nil, err
 	}
+	v.Language = c.Language
 	v.Thumbnails = c.Thumbnails
 	v.Storyboard = c.Storyboard
 	v.UpdatedAt = c.At
-	return v, t.putVideo(v, false)
+	return v, t.putVideo(v, true)
 }
 
 // RecordReplica adds or removes a holder of a video's raw or media blobs.

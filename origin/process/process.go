@@ -175,7 +175,7 @@ func (p *Processor) images(ctx context.Context, id, src string, probe *transcode
 		p.log().Warn("thumbnails and storyboard failed; publishing without them", "video_id", id, "error", err)
 		return res.Files, nil
 	}
-	c := &command.SetImages{Stamp: command.Stamp{At: p.Now().UTC()}, ID: id}
+	c := &command.SetMediaInfo{Stamp: command.Stamp{At: p.Now().UTC()}, ID: id}
 	for _, t := range set.Thumbnails {
 		c.Thumbnails = append(c.Thumbnails, model.Image{File: t.Name, Width: t.Width, Height: t.Height})
 	}
