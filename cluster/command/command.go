@@ -36,6 +36,8 @@ const (
 	TypeCompleteJob    Type = 23
 	TypeFailJob        Type = 24
 	TypeRetryJob       Type = 25
+	TypeEnqueueChunks  Type = 26
+	TypeChunkOutput    Type = 27
 	TypeRegisterMember Type = 30
 	TypeRemoveMember   Type = 31
 )
@@ -95,6 +97,8 @@ var decoders = map[key]decoder{
 	{TypeUpdateVideo, 1}:      jsonDecoder[UpdateVideo](),
 	{TypeVideoReady, 1}:       jsonDecoder[VideoReady](),
 	{TypeVideoPlayable, 1}:    jsonDecoder[VideoPlayable](),
+	{TypeEnqueueChunks, 1}:    jsonDecoder[EnqueueChunks](),
+	{TypeChunkOutput, 1}:      jsonDecoder[ChunkOutput](),
 	{TypeSetMediaInfo, 1}:     jsonDecoder[SetMediaInfo](),
 	{TypeVideoFailed, 1}:      jsonDecoder[VideoFailed](),
 	{TypeDeleteVideo, 1}:      jsonDecoder[DeleteVideo](),

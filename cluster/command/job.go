@@ -61,6 +61,40 @@ type RetryJob struct {
 	JobID string `json:"job_id"`
 }
 
+// EnqueueChunks queues one chunk job per piece of a cut source. The jobs
+// are named ParentID-c000, -c001 ...; when the last is done the store
+// queues ParentID-join.
+type EnqueueChunks struct {
+	Stamp
+	ParentID    string `json:"parent_id"`
+	VideoID     string `json:"video_id"`
+	Count       int    `json:"count"`
+	Holder      string `json:"holder"`
+	Plan        []byte `json:"plan,omitempty"`
+	MaxAttempts int    `json:"max_attempts"`
+}
+
+// ChunkOutput records which origin holds a chunk job's output. The worker
+// applies it just before it completes the job.
+type ChunkOutput struct {
+	Stamp
+	JobID  string `json:"job_id"`
+	Worker string `json:"worker"`
+	Node   string `json:"node"`
+}
+
+// CommandType implements Command.
+func (EnqueueChunks) CommandType() Type { return TypeEnqueueChunks }
+
+// CommandType implements Command.
+func (ChunkOutput) CommandType() Type { return TypeChunkOutput }
+
+// CommandVersion implements Command.
+func (EnqueueChunks) CommandVersion() uint8 { return 1 }
+
+// CommandVersion implements Command.
+func (ChunkOutput) CommandVersion() uint8 { return 1 }
+
 // CommandType implements Command.
 func (EnqueueJob) CommandType() Type { return TypeEnqueueJob }
 

@@ -15,10 +15,11 @@ const BaselineLevel uint8 = 1
 //
 //	level 2: the accounts (types 50-69)
 //	level 3: playback-quality sums (AddQoE)
-//	level 4: fast first play (VideoPlayable), thumbnails (SetMediaInfo)
+//	level 4: fast first play (VideoPlayable), thumbnails (SetMediaInfo),
+//	         chunked transcoding (EnqueueChunks, ChunkOutput)
 //	level 4: captions (70-71)
 func LevelOf(t Type) uint8 {
-	if t == TypeVideoPlayable || t == TypeSetMediaInfo || t >= 70 && t < 80 { // first play, captions
+	if t == TypeVideoPlayable || t == TypeSetMediaInfo || t == TypeEnqueueChunks || t == TypeChunkOutput || t >= 70 && t < 80 { // first play, captions
 		return 4
 	}
 	if t == TypeAddQoE {

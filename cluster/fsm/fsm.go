@@ -55,6 +55,8 @@ var handlers = map[command.Type]handler{
 	command.TypeRecordReplica:    typed((*store.Tx).RecordReplica),
 	command.TypeVideoReady:       typed((*store.Tx).VideoReady),
 	command.TypeVideoPlayable:    typed((*store.Tx).VideoPlayable),
+	command.TypeEnqueueChunks:    typed((*store.Tx).EnqueueChunks),
+	command.TypeChunkOutput:      typed((*store.Tx).ChunkOutput),
 	command.TypeSetMediaInfo:     typed((*store.Tx).SetMediaInfo),
 	command.TypeVideoFailed:      typed((*store.Tx).VideoFailed),
 	command.TypeDeleteVideo:      typed((*store.Tx).DeleteVideo),

@@ -163,8 +163,33 @@ const (
 // JobKind names the work a job asks for.
 type JobKind string
 
-// KindTranscode turns a raw upload into the ladder and its manifests.
-const KindTranscode JobKind = "transcode"
+// Job kinds. A transcode job either makes the whole ladder itself or, for
+// a long source, cuts it into pieces: one chunk job per piece, which any
+// origin's worker may take, and a join job, queued when the last chunk is
+// done, that puts the chunks together.
+const (
+	KindTranscode JobKind = "transcode"
+	KindChunk     JobKind = "chunk"
+	KindJoin      JobKind = "join"
+)
+
+// ChunkSpec is what a chunk or join job needs to know beyond its video.
+type ChunkSpec struct {
+	// Index is the piece a chunk job encodes (0-based); Count how many
+	// pieces there are.
+	Index int `json:"index"`
+	Count int `json:"count"`
+	// Holder is the origin that cut the source: it holds the pieces, the
+	// audio and the pictures in its work area.
+	Holder string `json:"holder"`
+	// Output is the origin that holds a chunk job's output, once done.
+	// A join job lists every chunk's in Outputs, by index.
+	Output  string   `json:"output,omitempty"`
+	Outputs []string `json:"outputs,omitempty"`
+	// Plan is the cutting origin's description of the encode (opaque to
+	// the store), so that every chunk makes the same rungs.
+	Plan []byte `json:"plan,omitempty"`
+}
 
 // Job is a unit of work in the replicated queue. A worker holds it through a
 // lease; a lease that is not renewed expires and the job can be claimed again.
@@ -182,8 +207,10 @@ type Job struct {
 	// NotBefore holds a retry back until then.
 	NotBefore time.Time `json:"not_before,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	// Chunk is set on chunk and join jobs.
+	Chunk     *ChunkSpec `json:"chunk,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Member is a node of the cluster as the replicated registry knows it: what

@@ -125,8 +125,10 @@ func (t *Tx) ClaimJob(c *command.ClaimJob) (*model.Job, error) {
 		if err := t.putJob(j); err != nil {
 			return nil, err
 		}
-		if err := t.startVideo(j.VideoID, c.At); err != nil {
-			return nil, err
+		if j.Kind == model.KindTranscode { // chunks and joins continue a started video
+			if err := t.startVideo(j.VideoID, c.At); err != nil {
+				return nil, err
+			}
 		}
 		return j, nil
 	}
@@ -187,7 +189,15 @@ func (t *Tx) CompleteJob(c *command.CompleteJob) (*model.Job, error) {
 	j.LeaseUntil = time.Time{}
 	j.LastError = ""
 	j.UpdatedAt = c.At
-	return j, t.putJob(j)
+	if err := t.putJob(j); err != nil {
+		return nil, err
+	}
+	if j.Kind == model.KindChunk && j.Chunk != nil {
+		if err := t.chunkDone(j, c.At); err != nil {
+			return nil, err
+		}
+	}
+	return j, nil
 }
 
 // FailJob queues a held job again, or buries it when the failure is
