@@ -75,6 +75,20 @@ func (o *Origin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("segment: want whole seconds like 4s, got %q", val)
 			}
 			o.SegmentSeconds = int(dur / time.Second)
+		case "chunk", "chunk_min":
+			if val == "off" && opt == "chunk" {
+				o.ChunkSeconds = -1
+				continue
+			}
+			dur, err := caddy.ParseDuration(val)
+			if err != nil || dur < time.Second {
+				return d.Errf("%s: want a duration of 1s or more like 60s (or off), got %q", opt, val)
+			}
+			if opt == "chunk" {
+				o.ChunkSeconds = dur.Seconds()
+			} else {
+				o.ChunkMinSeconds = dur.Seconds()
+			}
 		case "lease":
 			dur, err := caddy.ParseDuration(val)
 			if err != nil {

@@ -64,6 +64,12 @@ type Origin struct {
 	// the stores are local folders (default 2, once there are 2 origins).
 	// Object storage is shared by every origin and needs no copies.
 	Replicas int `json:"replicas,omitempty"`
+	// ChunkSeconds cuts sources of ChunkMinSeconds or longer into pieces
+	// this long that the workers of every origin encode in parallel, when
+	// the cluster has two origins or more. Defaults 60 and 300; a
+	// negative ChunkSeconds turns chunking off.
+	ChunkSeconds    float64 `json:"chunk_seconds,omitempty"`
+	ChunkMinSeconds float64 `json:"chunk_min_seconds,omitempty"`
 
 	log     *slog.Logger
 	metrics *metrics
@@ -145,6 +151,46 @@ func (o *Origin) TranscodeConfig() transcode.Config {
 	return tc
 }
 
+// chunking is the Processor's cutting policy.
+func (o *Origin) chunking(n *cluster.Node) process.Chunking {
+	c := process.Chunking{PieceSeconds: o.ChunkSeconds, MinSeconds: o.ChunkMinSeconds, MaxAttempts: o.MaxAttempts}
+	if c.PieceSeconds == 0 {
+		c.PieceSeconds = 60
+	}
+	if c.PieceSeconds < 0 {
+		c.PieceSeconds = 0
+	}
+	if c.MinSeconds == 0 {
+		c.MinSeconds = 300
+	}
+	c.Origins = func() int {
+		ms, err := n.Members()
+		if err != nil {
+			return 1
+		}
+		count := 0
+		for _, m := range ms {
+			if m.HasRole("origin") {
+				count++
+			}
+		}
+		return count
+	}
+	return c
+}
+
+// dropWork removes this origin's chunked-transcoding work files of a
+// video that no longer needs them, off the apply path.
+func (r *running) dropWork(id string, log *slog.Logger) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := blobstore.DeletePrefix(ctx, r.raw, process.WorkPrefix(id)); err != nil {
+			log.Warn("drop work files", "video_id", id, "error", err)
+		}
+	}()
+}
+
 // Start opens the stores, the upload handler and the worker pool.
 func (o *Origin) Start(n *cluster.Node) (err error) {
 	ctx := context.Background()
@@ -191,9 +237,11 @@ func (o *Origin) Start(n *cluster.Node) (err error) {
 	proc := &process.Processor{
 		Self: n.ID(), Sources: r.replicas, Media: r.media, Cluster: n, Transcode: o.TranscodeConfig(),
 		Scratch: scratch, Now: time.Now, Logger: o.log.With("part", "process"),
+		Work: r.raw, Peers: r.replicas, Chunking: o.chunking(n),
 	}
 	wc := worker.DefaultConfig(n.ID())
 	wc.Size = *o.Workers
+	wc.Kinds = []model.JobKind{model.KindTranscode, model.KindChunk, model.KindJoin}
 	wc.Lease = time.Duration(o.Lease)
 	wc.Logger = o.log.With("part", "worker")
 	wc.OnResult = o.metrics.jobResult
@@ -206,11 +254,16 @@ func (o *Origin) Start(n *cluster.Node) (err error) {
 		r.pool = worker.Start(wc, n, proc.Run)
 	}
 	r.unlisten = n.Listen(func(e fsm.Event) {
-		switch e.Command.(type) {
-		case *command.EnqueueJob, *command.RetryJob, *command.FailJob:
+		switch c := e.Command.(type) {
+		case *command.EnqueueJob, *command.RetryJob, *command.FailJob, *command.EnqueueChunks, *command.CompleteJob:
+			// A completed chunk may have queued the join.
 			if r.pool != nil {
 				r.pool.Wake()
 			}
+		case *command.VideoReady:
+			r.dropWork(c.ID, o.log)
+		case *command.DeleteVideo:
+			r.dropWork(c.ID, o.log)
 		}
 	})
 	o.running.Store(r)

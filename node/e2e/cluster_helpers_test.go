@@ -194,6 +194,7 @@ type job struct {
 	VideoID string `json:"video_id"`
 	State   string `json:"state"`
 	Worker  string `json:"worker"`
+	Kind    string `json:"kind"`
 }
 
 func (n *node) jobs(t *testing.T) []job {

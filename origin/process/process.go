@@ -44,6 +44,13 @@ type Processor struct {
 	Transcode transcode.Config
 	// Scratch is a local folder for the source copy and ffmpeg's output.
 	Scratch string
+	// Work is this origin's bucket for chunked transcoding's work files
+	// (the raw bucket: never served to viewers), Peers reads other
+	// origins' work files, and Chunking says when to cut. With Work or
+	// Peers nil every source is encoded whole.
+	Work     *blob.Bucket
+	Peers    Peers
+	Chunking Chunking
 	Now     func() time.Time
 	Logger  *slog.Logger
 }
@@ -60,6 +67,12 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 	}
 	defer os.RemoveAll(dir)
 
+	switch job.Kind {
+	case model.KindChunk:
+		return p.runChunk(ctx, job, dir)
+	case model.KindJoin:
+		return p.runJoin(ctx, job, dir)
+	}
 	src := filepath.Join(dir, "source")
 	if err := p.Sources.Fetch(ctx, model.KindRaw, id, "", src); err != nil {
 		if blobstore.IsNotFound(err) {
@@ -70,6 +83,13 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 	probe, err := transcode.ProbeFile(ctx, p.Transcode, src)
 	if err != nil {
 		return classify(err)
+	}
+	if p.shouldChunk(probe) {
+		err := p.split(ctx, job, src, probe, dir, progress)
+		if !errors.Is(err, cluster.ErrUpgradeInProgress) {
+			return err
+		}
+		p.log().Info("chunked transcoding waits for the rolling upgrade; encoding whole", "video_id", id)
 	}
 	out := filepath.Join(dir, "out")
 	if err := os.Mkdir(out, 0o750); err != nil {
@@ -175,20 +195,8 @@ func (p *Processor) images(ctx context.Context, id, src string, probe *transcode
 		p.log().Warn("thumbnails and storyboard failed; publishing without them", "video_id", id, "error", err)
 		return res.Files, nil
 	}
-	c := &command.SetMediaInfo{Stamp: command.Stamp{At: p.Now().UTC()}, ID: id}
-	for _, t := range set.Thumbnails {
-		c.Thumbnails = append(c.Thumbnails, model.Image{File: t.Name, Width: t.Width, Height: t.Height})
-	}
-	if sb := set.Storyboard; sb != nil {
-		c.Storyboard = &model.Storyboard{VTT: sb.VTT, Sprites: sb.Sprites, TileWidth: sb.TileWidth,
-			TileHeight: sb.TileHeight, IntervalS: sb.IntervalS}
-	}
-	if _, err := p.Cluster.Apply(ctx, c); err != nil {
-		if errors.Is(err, cluster.ErrUpgradeInProgress) {
-			p.log().Info("thumbnails not recorded during a rolling upgrade", "video_id", id)
-			return res.Files, nil
-		}
-		return nil, fmt.Errorf("record thumbnails: %w", err)
+	if err := p.recordImages(ctx, id, probe, set); err != nil {
+		return nil, err
 	}
 	files := slices.Clone(res.Files)
 	for _, f := range set.Files {

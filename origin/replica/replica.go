@@ -173,6 +173,26 @@ func (s *Set) Fetch(ctx context.Context, kind, videoID, file, dst string) error 
 	return fmt.Errorf("%s: %w", key, ErrUnavailable)
 }
 
+// FetchFrom copies key of kind's bucket from the named origin (from this
+// one's own bucket when it is this origin or the storage is shared) to
+// dst. Chunked transcoding uses it for work files, which only the origin
+// that wrote them holds.
+func (s *Set) FetchFrom(ctx context.Context, node, kind, key, dst string) error {
+	if node == s.cluster.ID() || s.cfg.Shared {
+		return blobstore.GetFile(ctx, s.cfg.Buckets[kind], key, dst)
+	}
+	addr := s.cluster.PeerAddr(node)
+	if addr == "" {
+		return fmt.Errorf("%s on %s: the origin is not in the cluster: %w", key, node, ErrUnavailable)
+	}
+	resp, err := s.peerGet(ctx, &model.Member{ID: node, ClusterAddr: addr}, kind, key, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	return writeFile(dst, resp.Body)
+}
+
 func writeFile(dst string, r io.Reader) error {
 	f, err := os.Create(dst)
 	if err != nil {
