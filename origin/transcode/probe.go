@@ -156,8 +156,11 @@ func ProbeFile(ctx context.Context, cfg Config, path string) (*Probe, error) {
 	}
 	res, err := runCapture(ctx, cfg, cfg.FFprobe, args, cfg.ProbeTimeout, maxProbeOutput)
 	if err != nil {
-		if errors.Is(err, errDeadline) {
+		switch {
+		case errors.Is(err, errDeadline), errors.Is(err, errCPULimit):
 			return nil, inputErrorf("the file could not be analysed in time: it may be corrupt or hostile")
+		case errors.Is(err, errMemoryLimit):
+			return nil, inputErrorf("the file needs more memory to analyse than is allowed: it may be corrupt or hostile")
 		}
 		if res == nil || res.exitErr == nil {
 			return nil, fmt.Errorf("transcode: ffprobe: %w", err)
