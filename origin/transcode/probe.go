@@ -63,6 +63,17 @@ type Probe struct {
 	Rotation    int     `json:"rotation"` // degrees, 0/90/180/270, from the display matrix
 	FPS         float64 `json:"fps"`
 	FrameRate   string  `json:"frame_rate"` // the same as a rational, e.g. "30000/1001"
+	PixFmt      string  `json:"pix_fmt"`    // e.g. "yuv420p10le"
+
+	// Colour as the stream signals it, in ffprobe's names ("bt2020",
+	// "smpte2084", "bt2020nc", "tv"); empty when unspecified.
+	ColorPrimaries string `json:"color_primaries,omitempty"`
+	ColorTransfer  string `json:"color_transfer,omitempty"`
+	ColorSpace     string `json:"color_space,omitempty"`
+	ColorRange     string `json:"color_range,omitempty"`
+	// HDR is HDRPQ or HDRHLG for high-dynamic-range video, which is
+	// tone-mapped to SDR (hdr.go), and "" otherwise.
+	HDR string `json:"hdr,omitempty"`
 
 	HasAudio        bool   `json:"has_audio"`
 	AudioStream     int    `json:"audio_stream"`
@@ -96,6 +107,11 @@ type ffprobeStream struct {
 	BitRate      string `json:"bit_rate"`
 	Channels     int    `json:"channels"`
 	SampleRate   string `json:"sample_rate"`
+	PixFmt       string `json:"pix_fmt"`
+	ColorRange   string `json:"color_range"`
+	ColorSpace   string `json:"color_space"`
+	ColorTrans   string `json:"color_transfer"`
+	ColorPrim    string `json:"color_primaries"`
 	Disposition  struct {
 		Default     int `json:"default"`
 		AttachedPic int `json:"attached_pic"`
@@ -314,7 +330,19 @@ func (p *Probe) setVideo(cfg Config, v *ffprobeStream) error {
 		return inputErrorf("the video is too large: %dx%d is above the %d pixel limit", p.Width, p.Height, maxDimension)
 	}
 	p.FrameRate, p.FPS = chooseFrameRate(v, cfg.MaxFPS)
+	p.PixFmt = v.PixFmt
+	p.ColorPrimaries, p.ColorTransfer = knownColour(v.ColorPrim), knownColour(v.ColorTrans)
+	p.ColorSpace, p.ColorRange = knownColour(v.ColorSpace), knownColour(v.ColorRange)
+	p.HDR = hdrKind(p.ColorTransfer)
 	return nil
+}
+
+// knownColour drops ffprobe's placeholders for an unspecified property.
+func knownColour(s string) string {
+	if s == "unknown" || s == "unspecified" || s == "reserved" {
+		return ""
+	}
+	return s
 }
 
 func pickStream(streams []ffprobeStream, kind string) *ffprobeStream {
