@@ -325,7 +325,9 @@ func (p *Probe) setVideo(cfg Config, v *ffprobeStream) error {
 	if p.Rotation == 90 || p.Rotation == 270 {
 		w, h = h, w
 	}
-	p.Width, p.Height = evenRound(w), evenRound(h)
+	// Down to even, not to the nearest: 853x479 is shown as 852x478, so
+	// a rung at the source's size never upscales by a pixel.
+	p.Width, p.Height = evenFloor(w), evenFloor(h)
 	if p.Width > maxDimension || p.Height > maxDimension {
 		return inputErrorf("the video is too large: %dx%d is above the %d pixel limit", p.Width, p.Height, maxDimension)
 	}
@@ -482,6 +484,12 @@ func parseRatio(s, sep string) (int64, int64, bool) {
 		return 0, 0, false
 	}
 	return n, d, true
+}
+
+// evenFloor rounds down to an even integer ≥ 2, allowing for float error
+// (1023.9999 is 1024).
+func evenFloor(x float64) int {
+	return max(2, int(math.Floor(x/2+1e-6))*2)
 }
 
 // evenRound rounds to the nearest even integer ≥ 2: H.264 4:2:0 needs even
