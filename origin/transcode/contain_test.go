@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -115,4 +118,66 @@ func TestLimitFailure(t *testing.T) {
 	if err := limitFailure(lim, []string{"[h264 @ 0x1] no frame!"}, nil); err != nil {
 		t.Errorf("ordinary output: %v", err)
 	}
+}
+
+// Without CAP_SYS_ADMIN the run must still work, on the host network,
+// with one warning however many runs there are. The test binary re-runs
+// itself (TestRunFallbackChild) as root with CAP_SYS_ADMIN dropped from
+// its bounding set, which is what a container without that capability is.
+func TestRunFallsBackWithoutNamespacePrivilege(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("needs root on Linux to drop the capability")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, setpriv, "--bounding-set=-sys_admin", "--",
+		os.Args[0], "-test.run=^TestRunFallbackChild$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "STRATA_TEST_NETNS_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestRunFallbackChild") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
+}
+
+func TestRunFallbackChild(t *testing.T) {
+	if os.Getenv("STRATA_TEST_NETNS_CHILD") == "" {
+		t.Skip("run by TestRunFallsBackWithoutNamespacePrivilege")
+	}
+	var logs syncBuffer
+	cfg := testConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	host := string(mustRead(t, "/proc/net/dev"))
+	for i := 0; i < 3; i++ {
+		// Same interfaces (the counters differ from read to read).
+		if got := runOut(t, cfg, "cat", "/proc/net/dev"); strings.Count(got, "\n") != strings.Count(host, "\n") {
+			t.Fatalf("run %d: child sees\n%s\nhost has\n%s", i, got, host)
+		}
+	}
+	if n := strings.Count(logs.String(), "cannot create a network namespace"); n != 1 {
+		t.Fatalf("%d warnings, want 1:\n%s", n, logs.String())
+	}
+	t.Logf("logged: %s", logs.String())
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
