@@ -75,6 +75,28 @@ type Config struct {
 	// is not upscaled: it yields the source width, once.
 	ThumbnailWidths []int
 
+	// MemoryLimit is the address-space limit (RLIMIT_AS), in bytes, of
+	// every ffmpeg and ffprobe run; 0 means none. A hostile file can make a
+	// decoder allocate what it likes (a 16000x16000 frame is 400 MB before
+	// any filter); with the limit the run fails with ENOMEM instead of
+	// pushing the node into swap or the OOM killer. It counts mappings, not
+	// resident memory: shared libraries and thread stacks take a few
+	// hundred MB of it before a frame is decoded.
+	MemoryLimit int64
+
+	// Nice is the scheduling niceness (0..19) of every ffmpeg and ffprobe
+	// run, so that a long encode yields the CPU to Raft, the HTTP server
+	// and uploads on the same node.
+	Nice int
+
+	// IsolateNetwork starts every ffmpeg and ffprobe run in a new, empty
+	// network namespace (loopback only, and down), so that no input,
+	// whatever demuxer or protocol it reaches, can make a request: the
+	// -protocol_whitelist is the first guard, this is the second. It needs
+	// CAP_SYS_ADMIN (root); without it the run goes ahead un-isolated and
+	// one warning is logged.
+	IsolateNetwork bool
+
 	// Logger receives the command lines run (Debug) and notable events.
 	// Nil discards.
 	Logger *slog.Logger
@@ -118,6 +140,13 @@ func DefaultConfig() Config {
 		ThumbnailWidths:  []int{1280, 640, 320},
 
 		FirstPlayMaxHeight: 360,
+
+		// A 1080p five-rung x264 veryfast run needs between 1 and 1.5 GiB
+		// of address space (measured with prlimit); 4 GiB leaves room for
+		// x265, SVT-AV1 and 4K sources.
+		MemoryLimit:    4 << 30,
+		Nice:           10,
+		IsolateNetwork: true,
 	}
 }
 
@@ -183,6 +212,12 @@ func (c Config) Validate() error {
 		if w < 16 || w > maxDimension || w%2 != 0 {
 			bad("thumbnail width %d must be even and in 16..%d", w, maxDimension)
 		}
+	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < minMemoryLimit {
+		bad("MemoryLimit must be 0 (none) or at least %d MiB", minMemoryLimit>>20)
+	}
+	if c.Nice < 0 || c.Nice > 19 {
+		bad("Nice must be in 0..19")
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("transcode: invalid config: %w", errors.Join(errs...))

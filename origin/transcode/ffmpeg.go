@@ -83,6 +83,11 @@ func settingsSignature(cfg Config, ep *encodePlan) string {
 		fmt.Fprintf(&b, "%dx%d@%d|", r.Width, r.Height, r.VideoKbps)
 	}
 	fmt.Fprintf(&b, "%t|%t|%s|%d|%d", ep.audio, ep.posterAt >= 0, ep.probe.FormatName, ep.probe.SizeBytes, int64(ep.probe.DurationS*1000))
+	if ep.probe.HasVideo {
+		// The filters decide the pixels (tone mapping, for one): any
+		// change to them makes new names without a version bump.
+		fmt.Fprintf(&b, "|%s|%q", ep.filterGraph(), colourArgs(ep.probe))
+	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:4])
 }
@@ -97,7 +102,8 @@ func (ep *encodePlan) mediaTemplate() string {
 }
 
 // filterGraph builds the -filter_complex graph. Decoded frames are
-// normalised once (frame rate, the top rung's size, yuv420p) and split;
+// normalised once (frame rate, the top rung's size, HDR tone-mapped to
+// SDR (hdr.go), yuv420p) and split;
 // every other rung is scaled from that frame, and the poster branch keeps
 // one frame:
 //
@@ -140,7 +146,7 @@ func (ep *encodePlan) filterGraph() string {
 		outs = append(outs, "p")
 	}
 	node(fmt.Sprintf("0:%d", ep.probe.VideoStream),
-		fmt.Sprintf("fps=%s,scale=%d:%d,format=yuv420p", ep.fps, top.Width, top.Height), outs...)
+		fmt.Sprintf("fps=%s,scale=%d:%d,%s", ep.fps, top.Width, top.Height, pixelFilters(ep.probe)), outs...)
 	for i, r := range ep.rungs {
 		if outs[i][0] == 's' {
 			node(outs[i], fmt.Sprintf("scale=%d:%d", r.Width, r.Height), fmt.Sprintf("v%d", i))
@@ -194,6 +200,7 @@ func buildArgs(cfg Config, ep *encodePlan) []string {
 			// keyframes, so a player can switch rungs at any segment.
 			"-g", strconv.Itoa(ep.gop), "-keyint_min", strconv.Itoa(ep.gop), "-sc_threshold", "0",
 		)
+		args = append(args, colourArgs(p)...)
 		for i, r := range ep.rungs {
 			s := strconv.Itoa(i)
 			args = append(args,

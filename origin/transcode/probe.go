@@ -63,6 +63,17 @@ type Probe struct {
 	Rotation    int     `json:"rotation"` // degrees, 0/90/180/270, from the display matrix
 	FPS         float64 `json:"fps"`
 	FrameRate   string  `json:"frame_rate"` // the same as a rational, e.g. "30000/1001"
+	PixFmt      string  `json:"pix_fmt"`    // e.g. "yuv420p10le"
+
+	// Colour as the stream signals it, in ffprobe's names ("bt2020",
+	// "smpte2084", "bt2020nc", "tv"); empty when unspecified.
+	ColorPrimaries string `json:"color_primaries,omitempty"`
+	ColorTransfer  string `json:"color_transfer,omitempty"`
+	ColorSpace     string `json:"color_space,omitempty"`
+	ColorRange     string `json:"color_range,omitempty"`
+	// HDR is HDRPQ or HDRHLG for high-dynamic-range video, which is
+	// tone-mapped to SDR (hdr.go), and "" otherwise.
+	HDR string `json:"hdr,omitempty"`
 
 	HasAudio        bool   `json:"has_audio"`
 	AudioStream     int    `json:"audio_stream"`
@@ -96,6 +107,11 @@ type ffprobeStream struct {
 	BitRate      string `json:"bit_rate"`
 	Channels     int    `json:"channels"`
 	SampleRate   string `json:"sample_rate"`
+	PixFmt       string `json:"pix_fmt"`
+	ColorRange   string `json:"color_range"`
+	ColorSpace   string `json:"color_space"`
+	ColorTrans   string `json:"color_transfer"`
+	ColorPrim    string `json:"color_primaries"`
 	Disposition  struct {
 		Default     int `json:"default"`
 		AttachedPic int `json:"attached_pic"`
@@ -156,8 +172,11 @@ func ProbeFile(ctx context.Context, cfg Config, path string) (*Probe, error) {
 	}
 	res, err := runCapture(ctx, cfg, cfg.FFprobe, args, cfg.ProbeTimeout, maxProbeOutput)
 	if err != nil {
-		if errors.Is(err, errDeadline) {
+		switch {
+		case errors.Is(err, errDeadline), errors.Is(err, errCPULimit):
 			return nil, inputErrorf("the file could not be analysed in time: it may be corrupt or hostile")
+		case errors.Is(err, errMemoryLimit):
+			return nil, inputErrorf("the file needs more memory to analyse than is allowed: it may be corrupt or hostile")
 		}
 		if res == nil || res.exitErr == nil {
 			return nil, fmt.Errorf("transcode: ffprobe: %w", err)
@@ -306,12 +325,26 @@ func (p *Probe) setVideo(cfg Config, v *ffprobeStream) error {
 	if p.Rotation == 90 || p.Rotation == 270 {
 		w, h = h, w
 	}
-	p.Width, p.Height = evenRound(w), evenRound(h)
+	// Down to even, not to the nearest: 853x479 is shown as 852x478, so
+	// a rung at the source's size never upscales by a pixel.
+	p.Width, p.Height = evenFloor(w), evenFloor(h)
 	if p.Width > maxDimension || p.Height > maxDimension {
 		return inputErrorf("the video is too large: %dx%d is above the %d pixel limit", p.Width, p.Height, maxDimension)
 	}
 	p.FrameRate, p.FPS = chooseFrameRate(v, cfg.MaxFPS)
+	p.PixFmt = v.PixFmt
+	p.ColorPrimaries, p.ColorTransfer = knownColour(v.ColorPrim), knownColour(v.ColorTrans)
+	p.ColorSpace, p.ColorRange = knownColour(v.ColorSpace), knownColour(v.ColorRange)
+	p.HDR = hdrKind(p.ColorTransfer)
 	return nil
+}
+
+// knownColour drops ffprobe's placeholders for an unspecified property.
+func knownColour(s string) string {
+	if s == "unknown" || s == "unspecified" || s == "reserved" {
+		return ""
+	}
+	return s
 }
 
 func pickStream(streams []ffprobeStream, kind string) *ffprobeStream {
@@ -451,6 +484,12 @@ func parseRatio(s, sep string) (int64, int64, bool) {
 		return 0, 0, false
 	}
 	return n, d, true
+}
+
+// evenFloor rounds down to an even integer ≥ 2, allowing for float error
+// (1023.9999 is 1024).
+func evenFloor(x float64) int {
+	return max(2, int(math.Floor(x/2+1e-6))*2)
 }
 
 // evenRound rounds to the nearest even integer ≥ 2: H.264 4:2:0 needs even

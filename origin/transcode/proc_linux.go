@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
 )
@@ -17,4 +18,21 @@ func inOwnProcessGroup(cmd *exec.Cmd) {
 		// Negative pid: the group whose id is the leader's pid.
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
+}
+
+// canIsolateNetwork: Linux has network namespaces.
+const canIsolateNetwork = true
+
+// isolateNetwork makes cmd start in a new network namespace, which holds
+// only a loopback interface that is down: no route, no DNS, no abstract
+// Unix sockets of the host. Must follow inOwnProcessGroup.
+func isolateNetwork(cmd *exec.Cmd) {
+	cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWNET
+}
+
+// namespaceDenied reports whether Start failed because this process may
+// not create namespaces (EPERM without CAP_SYS_ADMIN; EINVAL or ENOSPC
+// under some seccomp profiles and namespace quotas).
+func namespaceDenied(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)
 }

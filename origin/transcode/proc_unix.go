@@ -18,3 +18,10 @@ func inOwnProcessGroup(cmd *exec.Cmd) {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 }
+
+// canIsolateNetwork: network namespaces are Linux-only.
+const canIsolateNetwork = false
+
+func isolateNetwork(cmd *exec.Cmd) {}
+
+func namespaceDenied(err error) bool { return false }

@@ -30,41 +30,53 @@ type runResult struct {
 	exitErr    *exec.ExitError // set when the tool ran and exited non-zero
 }
 
-// run executes bin in its own process group under timeout, streaming
-// stdout to out and keeping the tail of stderr. On timeout or when ctx is
-// cancelled the whole group is killed (see proc_*.go). The returned error
-// wraps errDeadline for our timeout and ctx.Err() for cancellation.
+// run executes bin in its own process group under timeout and the
+// containment of contain.go, streaming stdout to out and keeping the tail
+// of stderr. On timeout or when ctx is cancelled the whole group is
+// killed (see proc_*.go). The returned error wraps errDeadline for our
+// timeout, ctx.Err() for cancellation, and errMemoryLimit or errCPULimit
+// when a resource limit stopped the tool.
 func run(ctx context.Context, cfg Config, bin string, args []string, timeout time.Duration, out io.Writer) (*runResult, error) {
 	tctx, cancel := context.WithTimeoutCause(ctx, timeout, errDeadline)
 	defer cancel()
 
-	cmd := exec.CommandContext(tctx, bin, args...)
-	inOwnProcessGroup(cmd)
-	cmd.WaitDelay = waitDelay
-	cmd.Stdin = nil // /dev/null: ffmpeg must never wait on a terminal
-	cmd.Stdout = out
 	tail := &tailWriter{max: stderrLines}
-	cmd.Stderr = tail
+	lim := limitsFor(cfg, timeout)
 	cfg.logger().Debug("transcode: exec", "cmd", bin, "args", strings.Join(args, " "))
-
-	start := time.Now()
-	err := cmd.Run()
-	res := &runResult{stderrTail: tail.Lines()}
-	if err == nil {
-		return res, nil
-	}
 	name := bin
 	if i := strings.LastIndexByte(name, '/'); i >= 0 {
 		name = name[i+1:]
 	}
+
+	start := time.Now()
+	cmd, err := startContained(cfg, bin, args, lim, func(path string, argv []string) *exec.Cmd {
+		cmd := exec.CommandContext(tctx, path, argv...)
+		cmd.WaitDelay = waitDelay
+		cmd.Stdin = nil // /dev/null: ffmpeg must never wait on a terminal
+		cmd.Stdout = out
+		cmd.Stderr = tail
+		return cmd
+	})
+	if err == nil {
+		err = cmd.Wait()
+	}
+	res := &runResult{stderrTail: tail.Lines()}
+	var ee *exec.ExitError
+	errors.As(err, &ee)
 	switch {
 	case ctx.Err() != nil:
 		return res, fmt.Errorf("%s: %w", name, ctx.Err())
 	case tctx.Err() != nil && errors.Is(context.Cause(tctx), errDeadline):
 		return res, fmt.Errorf("%s killed after %s: %w%s", name, time.Since(start).Round(time.Second), errDeadline, formatTail(res.stderrTail))
 	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	if lerr := limitFailure(lim, res.stderrTail, ee); lerr != nil {
+		res.exitErr = ee
+		return res, fmt.Errorf("%s %w%s", name, lerr, formatTail(res.stderrTail))
+	}
+	if err == nil {
+		return res, nil
+	}
+	if ee != nil {
 		res.exitErr = ee
 		return res, fmt.Errorf("%s failed (%v): %w%s", name, ee.ProcessState, err, formatTail(res.stderrTail))
 	}

@@ -155,6 +155,10 @@ func encode(ctx context.Context, cfg Config, ep *encodePlan, progress func(float
 		if res != nil && res.exitErr != nil && inputFault(res.stderrTail) {
 			return inputErrorf("the file is truncated or corrupt: %s", lastMeaningfulLine(res.stderrTail))
 		}
+		if errors.Is(err, errMemoryLimit) || errors.Is(err, errCPULimit) {
+			// The same file would hit the same limit on every retry.
+			return inputErrorf("the file needs more memory or processing time than this server allows")
+		}
 		return fmt.Errorf("transcode: %w", err)
 	}
 	cfg.logger().Info("transcode: ffmpeg done", "input_s", p.DurationS, "rungs", len(ep.rungs), "audio", ep.audio,
