@@ -161,6 +161,7 @@ export function scrubber({ video, signal }) {
   range.addEventListener('pointercancel', endDrag);
   range.addEventListener('input', () => {
     const t = +range.value;
+    range.setAttribute('aria-valuetext', `${formatDuration(t) || '0:00'} of ${formatDuration(duration()) || '0:00'}`);
     show(t, xOf(t));
     if (!dragging) video.currentTime = t; // assistive tech sets the value directly
   });
