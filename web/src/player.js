@@ -43,7 +43,7 @@ export function withToken(url, token) {
 export async function startPlayer({ video, select, subtitles = null, src, signal, onError, media = null }) {
   window.__strata.hls = null;
   const { default: Hls } = await preloadHls();
-  if (signal.aborted) return;
+  if (signal.aborted) return null;
 
   if (Hls.isSupported()) {
     // WebVTT subtitle renditions become native text tracks of <video>, so
@@ -126,7 +126,25 @@ export async function startPlayer({ video, select, subtitles = null, src, signal
 
     hls.loadSource(src);
     hls.attachMedia(video);
-    return;
+
+    // A processing video started with its low rungs (fast first play).
+    // When the whole ladder is ready, reload the master on the next pause
+    // (or at once when paused), from the same place: playback is never
+    // interrupted, and the new rungs join the quality menu.
+    let reloadWanted = false;
+    const reloadNow = () => {
+      if (!reloadWanted || signal.aborted || window.__strata.hls !== hls) return;
+      reloadWanted = false;
+      hls.config.startPosition = video.ended ? 0 : video.currentTime;
+      hls.loadSource(src);
+    };
+    video.addEventListener('pause', reloadNow);
+    return {
+      refresh() {
+        reloadWanted = true;
+        if (video.paused && !video.seeking) reloadNow();
+      },
+    };
   }
 
   if (video.canPlayType('application/vnd.apple.mpegurl')) {
@@ -143,11 +161,12 @@ export async function startPlayer({ video, select, subtitles = null, src, signal
       video.removeAttribute('src');
       video.load();
     }, { once: true });
-    return;
+    return { refresh() {} }; // the browser reloads the live master itself
   }
 
   select.disabled = true;
   onError?.("Your browser can't play HLS video (it lacks Media Source Extensions).");
+  return null;
 }
 
 /**

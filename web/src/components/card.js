@@ -3,6 +3,7 @@ import { append, h, icon, ICONS, sleep } from '../lib/dom.js';
 import { formatDuration, formatDate, timeAgo, percent } from '../lib/format.js';
 import { getJSON, isAbort, videoURL, watchPath } from '../lib/api.js';
 import { STATUS_LABEL, progressBar } from './status.js';
+import { thumbSrcset } from '../lib/storyboard.js';
 
 /** A <ul> grid of cards. */
 export function cardGrid() {
@@ -18,26 +19,39 @@ export function skeletons(n = 8) {
       h('div', { class: 'line short' })));
 }
 
+// The grid's column widths (styles.css .grid): one column below 600 px,
+// else columns of 260 px and up (about 300 px at common widths).
+const CARD_SIZES = '(max-width: 600px) calc(100vw - 24px), (max-width: 1100px) 45vw, 320px';
+
+/** The card's picture: every size in srcset, so a phone fetches the small one. */
+function picture(v) {
+  const srcset = thumbSrcset(v.thumbnails);
+  const smallest = Array.isArray(v.thumbnails) && v.thumbnails.length ? v.thumbnails[v.thumbnails.length - 1].url : '';
+  const img = h('img', {
+    src: smallest || v.thumbnail,
+    srcset: srcset || null,
+    sizes: srcset ? CARD_SIZES : null,
+    alt: '',
+    width: 320,
+    height: 180,
+    loading: 'lazy',
+    decoding: 'async',
+  });
+  img.addEventListener('error', () => img.replaceWith(placeholder()), { once: true });
+  return img;
+}
+
 function thumbnail(v) {
   const status = v.status || 'ready'; // search hits carry no status: they are ready
   const thumb = h('div', { class: 'thumb' });
+  const hasPicture = v.thumbnail || (Array.isArray(v.thumbnails) && v.thumbnails.length > 0);
   if (status === 'ready') {
-    if (v.thumbnail) {
-      const img = h('img', {
-        src: v.thumbnail,
-        alt: '',
-        width: 320,
-        height: 180,
-        loading: 'lazy',
-        decoding: 'async',
-      });
-      img.addEventListener('error', () => img.replaceWith(placeholder()), { once: true });
-      thumb.append(img);
-    } else {
-      thumb.append(placeholder());
-    }
+    thumb.append(hasPicture ? picture(v) : placeholder());
     const d = formatDuration(v.duration_s);
     if (d && v.duration_s > 0) thumb.append(h('span', { class: 'badge', 'aria-hidden': 'true' }, d));
+  } else if (status === 'processing' && v.playable && hasPicture) {
+    // Fast first play: it plays already, in its lower qualities.
+    thumb.append(picture(v), h('span', { class: 'badge badge-status' }, `Processing · ${percent(v.progress)}%`));
   } else {
     const failed = status === 'failed';
     thumb.classList.add('thumb-status', failed ? 'is-failed' : 'is-processing');

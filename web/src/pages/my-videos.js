@@ -150,13 +150,19 @@ export default async function myVideos({ root, signal }) {
 
 function statusOf(v) {
   const label = STATUS_LABEL[v.status] || v.status || 'Unknown';
-  return v.status === 'processing' ? `${label} · ${percent(v.progress)}%` : label;
+  if (v.status !== 'processing') return label;
+  return `${label} · ${percent(v.progress)}%${earlyPlay(v) ? ' · plays already' : ''}`;
 }
+
+/** Processing, but its first rungs play already (fast first play). */
+const earlyPlay = (v) => v.status === 'processing' && v.playable === true;
 
 function updateStatus(row, v) {
   row.dataset.status = v.status;
   const el = row.querySelector('.video-row-status');
   if (el) el.textContent = statusOf(v);
+  const watchNow = row.querySelector('.video-row-watch');
+  if (watchNow) watchNow.hidden = !earlyPlay(v);
   const bar = row.querySelector('progress');
   if (bar) {
     bar.hidden = v.status !== 'processing';
@@ -200,6 +206,15 @@ function videoRow(v, ctx) {
       h('span', { class: `video-row-status status-${v.status}` }, statusOf(v)),
       v.created_at ? [' · ', h('time', { datetime: v.created_at, title: formatDate(v.created_at, true) }, timeAgo(v.created_at))] : null),
     v.status === 'processing' ? progressBar({ label: `Processing ${title}`, value: v.progress, small: true }) : null,
+    v.status === 'processing' || v.status === 'uploaded'
+      ? h('a', {
+        class: 'btn btn-small btn-accent video-row-watch',
+        href: watchPath(v.id),
+        hidden: !earlyPlay(v),
+        'data-testid': 'my-video-watch-now',
+        'aria-label': `Watch ${title} now`,
+      }, 'Watch now')
+      : null,
     v.status === 'failed' && v.error ? h('p', { class: 'error-text row-error' }, v.error) : null,
     captionsEditor(v, ctx)),
   h('div', { class: 'video-row-actions' },

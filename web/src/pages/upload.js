@@ -13,6 +13,7 @@ import { currentUser, knownUser, sessionEnded } from '../lib/auth.js';
 import { errorBox, loginRequired } from './common.js';
 import { formatBytes, percent, plural, stripExtension, timeAgo } from '../lib/format.js';
 import { progressBar, setProgress, statusText } from '../components/status.js';
+import { pendingText } from '../lib/storyboard.js';
 
 const ENDPOINT = '/api/v1/uploads/';
 const CHUNK_SIZE = 8 * 1024 * 1024;
@@ -369,7 +370,7 @@ class UploadSession {
     const label = h('p', { class: 'processing-label', 'data-testid': 'processing-status', 'data-status': 'uploaded' }, 'Waiting for the server…');
     const bar = progressBar({ label: 'Processing progress', value: 0 });
     const link = h('a', { class: 'btn', href: watchPath(id), 'data-testid': 'watch-link' }, 'Open the watch page');
-    const hint = h('p', { class: 'muted' }, 'You can leave this page; processing continues on the server.');
+    const hint = h('p', { class: 'muted', role: 'status' }, 'You can leave this page; processing continues on the server.');
     this.processing.hidden = false;
     this.processing.replaceChildren(h('h3', null, 'Processing on the server'), label, bar, hint, h('div', { class: 'actions' }, link));
 
@@ -401,8 +402,20 @@ class UploadSession {
         this.setState('ready', 'Your video is ready.');
         link.textContent = 'Watch now';
         link.classList.add('btn-accent');
+        link.dataset.playable = 'true';
         hint.textContent = '';
         return;
+      }
+      if (v.status === 'processing' && v.playable) {
+        // Fast first play: the low rungs play already.
+        if (link.dataset.playable !== 'true') {
+          link.dataset.playable = 'true';
+          link.textContent = 'Watch now';
+          link.classList.add('btn-accent');
+        }
+        const list = pendingText(v.renditions_pending);
+        const text = `It plays already; ${list ? `${list} ${v.renditions_pending.length > 1 ? 'are' : 'is'} still processing.` : 'higher qualities are still processing.'}`;
+        if (hint.textContent !== text) hint.textContent = text;
       }
       if (v.status === 'failed') {
         this.setState('failed', 'Processing failed.');

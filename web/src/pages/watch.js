@@ -1,12 +1,18 @@
-// Watch page: player when ready; live processing state otherwise.
+// Watch page: player when playable (ready, or still processing with its
+// low rungs: fast first play); live processing state otherwise.
 import { append, h, sleep } from '../lib/dom.js';
 import { getJSON, isAbort, videoURL, searchPath } from '../lib/api.js';
 import { formatDate, formatDuration, timeAgo } from '../lib/format.js';
 import { progressBar, setProgress, statusText } from '../components/status.js';
 import { preloadHls, startPlayer } from '../player.js';
+import { scrubber } from '../components/scrubber.js';
+import { pendingText, pickThumbnail } from '../lib/storyboard.js';
 import { errorBox, notFound } from './common.js';
 
 const POLL_MS = 1000;
+// While a playable video finishes its larger rungs, ask less often.
+const PENDING_POLL_MS = 2500;
+const DONE_NOTE_MS = 5000;
 
 export default async function watch({ root, params, signal }) {
   const id = params[0];
@@ -53,27 +59,42 @@ function render(root, video, signal) {
     mountPlayer(stage, controls, video, signal);
   } else if (video.status === 'failed') {
     stage.append(failedPanel(video));
+  } else if (isPlayable(video)) {
+    const player = mountPlayer(stage, controls, video, signal);
+    followPending(player, details, video, signal);
   } else {
-    waitUntilReady(stage, controls, details, video, signal);
+    waitUntilPlayable(stage, controls, details, video, signal);
   }
 }
 
+/** Processing, but its first rungs play already (fast first play). */
+function isPlayable(v) {
+  return v.status === 'processing' && v.playable === true && Boolean(v.hls);
+}
 function setAspect(el, v) {
   if (v.width > 0 && v.height > 0) el.style.setProperty('--ar', `${v.width} / ${v.height}`);
 }
 
+/**
+ * The player, the seek bar with storyboard previews and the menus. Returns
+ * { note, scrub, player } for followPending: note is the line under the
+ * player saying which rungs are still processing.
+ */
 function mountPlayer(stage, controls, video, signal) {
+  const note = h('p', { class: 'pending-note', role: 'status', 'data-testid': 'renditions-pending', hidden: true });
   if (!video.hls) {
     stage.replaceChildren(h('div', { class: 'stage-panel is-failed', role: 'alert' },
       h('p', { class: 'stage-title' }, 'No stream available'),
       h('p', { class: 'stage-error' }, 'The server reports this video as ready but gave no stream address.')));
-    return;
+    return { note, scrub: null, player: Promise.resolve(null) };
   }
+  // <video poster> has no srcset: take the smallest size that fills the box.
+  const poster = pickThumbnail(video.thumbnails, stage.clientWidth || 640, window.devicePixelRatio || 1)?.url || video.thumbnail;
   const el = h('video', {
     controls: true,
     playsinline: true,
     preload: 'metadata',
-    poster: video.thumbnail || null,
+    poster: poster || null,
     'data-testid': 'video-player',
     'aria-label': video.title || 'Video',
   });
@@ -81,7 +102,11 @@ function mountPlayer(stage, controls, video, signal) {
     h('option', { value: '-1' }, 'Auto'));
   const problem = h('div', { class: 'player-problem' });
   stage.replaceChildren(el, problem);
+  const scrub = scrubber({ video: el, signal });
+  stage.after(scrub.el);
+  signal.addEventListener('abort', () => scrub.el.remove(), { once: true });
   controls.replaceChildren(
+    note,
     h('div', { class: 'quality' },
       h('label', { for: 'quality' }, 'Quality'),
       select));
@@ -104,7 +129,8 @@ function mountPlayer(stage, controls, video, signal) {
       media.token = fresh.media_token;
     },
   } : null;
-  startPlayer({
+  scrub.setStoryboard(video.storyboard, video.media_token);
+  const player = startPlayer({
     video: el,
     select,
     subtitles,
@@ -114,9 +140,58 @@ function mountPlayer(stage, controls, video, signal) {
     onError: (message) => problem.replaceChildren(errorBox('Playback problem', message)),
   }).catch((err) => {
     if (!signal.aborted) problem.replaceChildren(errorBox('Playback problem', `The player failed to load: ${err.message}`));
+    return null;
   });
+  return { note, scrub, player };
 }
 
+/**
+ * A playable video still encoding its larger rungs: say which, politely
+ * (role=status), until the whole ladder is ready; then pick up the new
+ * master without interrupting playback (player.refresh reloads it on the
+ * next pause), and let the note go.
+ */
+async function followPending({ note, scrub, player }, details, video, signal) {
+  const say = (v) => {
+    const list = pendingText(v.renditions_pending);
+    const text = list ? `Higher qualities are still processing: ${list}` : 'Higher qualities are still processing…';
+    if (note.textContent !== text) note.textContent = text;
+    note.hidden = false;
+    note.dataset.state = 'pending';
+  };
+  say(video);
+  let failures = 0;
+  while (!signal.aborted) {
+    await sleep(PENDING_POLL_MS * Math.min(4, 1 + failures), signal);
+    if (signal.aborted) return;
+    let v;
+    try {
+      v = await getJSON(videoURL(video.id), { signal });
+      failures = 0;
+    } catch (err) {
+      if (isAbort(err)) return;
+      failures++;
+      continue;
+    }
+    scrub?.setStoryboard(v.storyboard, v.media_token);
+    if (v.status === 'ready') {
+      fillDetails(details, v);
+      note.textContent = 'All qualities are ready.';
+      note.dataset.state = 'ready';
+      (await player)?.refresh();
+      await sleep(DONE_NOTE_MS, signal);
+      note.hidden = true;
+      note.textContent = '';
+      return;
+    }
+    if (v.status === 'failed') {
+      note.textContent = `The higher qualities could not be made: ${v.error || 'processing failed'}.`;
+      note.dataset.state = 'failed';
+      return;
+    }
+    say(v);
+  }
+}
 function failedPanel(video) {
   return h('div', {
     class: 'stage-panel is-failed',
@@ -128,10 +203,10 @@ function failedPanel(video) {
     h('p', { class: 'stage-error' }, video.error || 'The server could not process this video.'));
 }
 
-async function waitUntilReady(stage, controls, details, video, signal) {
+async function waitUntilPlayable(stage, controls, details, video, signal) {
   const label = h('p', { class: 'stage-title' }, statusText(video));
   const bar = progressBar({ label: 'Processing progress', value: video.progress });
-  const note = h('p', { class: 'muted' }, 'The player starts by itself when processing is done.');
+  const note = h('p', { class: 'muted' }, 'The player appears by itself as soon as the video can play.');
   const panel = h('div', {
     class: 'stage-panel',
     'data-testid': 'processing-status',
@@ -157,8 +232,8 @@ async function waitUntilReady(stage, controls, details, video, signal) {
       await sleep(Math.min(10000, 1000 * failures), signal);
       continue;
     }
-    if (panel.dataset.status !== video.status) {
-      live.textContent = video.status === 'ready' ? 'The video is ready. Starting the player.' : statusText(video);
+    if (panel.dataset.status !== video.status || isPlayable(video)) {
+      live.textContent = video.status === 'ready' || isPlayable(video) ? 'The video can play now.' : statusText(video);
     }
     panel.dataset.status = video.status;
     label.textContent = statusText(video);
@@ -167,6 +242,12 @@ async function waitUntilReady(stage, controls, details, video, signal) {
       setAspect(stage, video);
       fillDetails(details, video);
       mountPlayer(stage, controls, video, signal);
+      return;
+    }
+    if (isPlayable(video)) {
+      setAspect(stage, video);
+      fillDetails(details, video);
+      followPending(mountPlayer(stage, controls, video, signal), details, video, signal);
       return;
     }
     if (video.status === 'failed') {
@@ -178,7 +259,7 @@ async function waitUntilReady(stage, controls, details, video, signal) {
 }
 
 function fillDetails(details, v) {
-  const dur = v.status === 'ready' && v.duration_s > 0 ? formatDuration(v.duration_s) : '';
+  const dur = (v.status === 'ready' || isPlayable(v)) && v.duration_s > 0 ? formatDuration(v.duration_s) : '';
   const facts = [];
   if (v.created_at) {
     facts.push(h('span', null, 'Uploaded ',
