@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,10 +11,11 @@ import (
 )
 
 // Chunked transcoding: a transcode job that cut its source queues one
-// chunk job per piece (EnqueueChunks); a chunk's worker records where its
-// output is (ChunkOutput) and completes the job; the completion of the last
-// chunk queues the join job in the same transaction, so exactly one join
-// is ever queued however the completions interleave.
+// chunk job per piece (EnqueueChunks) and goes on to encode the audio and
+// the pictures while the chunks run; a chunk's worker records where its
+// output is (ChunkOutput) and completes the job. Whichever completion comes
+// last, the parent's or a chunk's, queues the join job in the same
+// transaction, so exactly one join is ever queued however they interleave.
 
 // ChunkJobID names chunk i of parent, and JoinJobID its join.
 func ChunkJobID(parent string, i int) string { return fmt.Sprintf("%s-c%03d", parent, i) }
@@ -29,6 +31,10 @@ const maxChunks = 2000
 func (t *Tx) EnqueueChunks(c *command.EnqueueChunks) (*model.Job, error) {
 	if c.ParentID == "" || c.Holder == "" || c.Count < 1 || c.Count > maxChunks {
 		return nil, fmt.Errorf("chunks of %q: need a parent, a holder and 1..%d pieces: %w", c.ParentID, maxChunks, ErrInvalid)
+	}
+	// A retried parent cuts again and asks again: its chunks stand.
+	if j, err := t.job(ChunkJobID(c.ParentID, 0)); err == nil {
+		return j, nil
 	}
 	var first *model.Job
 	for i := 0; i < c.Count; i++ {
@@ -63,10 +69,35 @@ func (t *Tx) ChunkOutput(c *command.ChunkOutput) (*model.Job, error) {
 }
 
 // chunkDone runs when chunk job j completes: it moves the video's progress
-// and, when every sibling is done, queues the join.
+// and queues the join if everything else is done.
 func (t *Tx) chunkDone(j *model.Job, at time.Time) error {
-	spec := j.Chunk
-	parent := j.ID[:strings.LastIndex(j.ID, "-c")]
+	return t.maybeJoin(j.ID[:strings.LastIndex(j.ID, "-c")], at)
+}
+
+// parentDone runs when a transcode job completes: if it cut its source,
+// the join may be waiting for it (it encodes the audio and the pictures
+// while the chunks run).
+func (t *Tx) parentDone(j *model.Job, at time.Time) error {
+	if _, err := t.job(ChunkJobID(j.ID, 0)); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil // not cut
+		}
+		return err
+	}
+	return t.maybeJoin(j.ID, at)
+}
+
+// maybeJoin queues the join of parent's chunks once the parent and every
+// chunk are done, and moves the video's progress with the chunks.
+func (t *Tx) maybeJoin(parent string, at time.Time) error {
+	first, err := t.job(ChunkJobID(parent, 0))
+	if err != nil {
+		return fmt.Errorf("chunks of %s: %w", parent, err)
+	}
+	spec := first.Chunk
+	if spec == nil {
+		return fmt.Errorf("chunk job %s without spec: %w", first.ID, ErrInvalid)
+	}
 	outputs := make([]string, spec.Count)
 	done := 0
 	for i := 0; i < spec.Count; i++ {
@@ -81,7 +112,7 @@ func (t *Tx) chunkDone(j *model.Job, at time.Time) error {
 			}
 		}
 	}
-	if v, err := t.video(j.VideoID); err == nil && v.Status == model.StatusProcessing {
+	if v, err := t.video(first.VideoID); err == nil && v.Status == model.StatusProcessing {
 		// Cutting is the first 5%, joining the last 5%.
 		v.Progress = 5 + 90*float64(done)/float64(spec.Count)
 		v.UpdatedAt = at
@@ -92,8 +123,14 @@ func (t *Tx) chunkDone(j *model.Job, at time.Time) error {
 	if done < spec.Count {
 		return nil
 	}
+	if p, err := t.job(parent); err != nil || p.State != model.JobDone {
+		return nil // the parent still encodes the audio and pictures (or is gone)
+	}
+	if _, err := t.job(JoinJobID(parent)); err == nil {
+		return nil // already queued
+	}
 	join, err := t.EnqueueJob(&command.EnqueueJob{Stamp: command.Stamp{At: at}, ID: JoinJobID(parent),
-		Kind: model.KindJoin, VideoID: j.VideoID, MaxAttempts: j.MaxAttempts})
+		Kind: model.KindJoin, VideoID: first.VideoID, MaxAttempts: first.MaxAttempts})
 	if err != nil {
 		return err
 	}

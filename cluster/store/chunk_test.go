@@ -86,6 +86,66 @@ func TestChunksQueueOneJoin(t *testing.T) {
 	}
 }
 
+// The parent encodes the audio and pictures while chunks run: when the
+// chunks finish first, the join waits for the parent; a retried parent's
+// second EnqueueChunks leaves the chunks alone.
+func TestJoinWaitsForTheParent(t *testing.T) {
+	h := newHarness(t)
+	h.setup("v1", "j1", 3)
+	h.claim("a", time.Minute)
+	enqueue := func() {
+		t.Helper()
+		if _, err := h.do(func(tx *Tx) (any, error) {
+			return tx.EnqueueChunks(&command.EnqueueChunks{Stamp: h.at(), ParentID: "j1", VideoID: "v1", Count: 2, Holder: "node-a"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enqueue()
+	enqueue()
+	for range 2 {
+		j := h.claim("b", time.Minute)
+		if j.Kind != model.KindChunk {
+			t.Fatalf("claimed %+v", j)
+		}
+		for _, c := range []command.Command{
+			&command.ChunkOutput{Stamp: h.at(), JobID: j.ID, Worker: "b", Node: "node-b"},
+			&command.CompleteJob{Stamp: h.at(), JobID: j.ID, Worker: "b"},
+		} {
+			if _, err := h.do(func(tx *Tx) (any, error) {
+				if co, ok := c.(*command.ChunkOutput); ok {
+					return tx.ChunkOutput(co)
+				}
+				return tx.CompleteJob(c.(*command.CompleteJob))
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if j := h.claimMaybe("c"); j != nil {
+		t.Fatalf("claimed %s before the parent was done", j.ID)
+	}
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		return tx.CompleteJob(&command.CompleteJob{Stamp: h.at(), JobID: "j1", Worker: "a"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if j := h.claimMaybe("c"); j == nil || j.ID != JoinJobID("j1") || fmt.Sprint(j.Chunk.Outputs) != "[node-b node-b]" {
+		t.Fatalf("after the parent: claimed %+v", j)
+	}
+}
+
+func (h *harness) claimMaybe(worker string) *model.Job {
+	v, err := h.do(func(tx *Tx) (any, error) {
+		return tx.ClaimJob(&command.ClaimJob{Stamp: h.at(), Worker: worker, LeaseUntil: h.now.Add(time.Minute)})
+	})
+	if err != nil {
+		h.t.Fatalf("claim: %v", err)
+	}
+	j, _ := v.(*model.Job)
+	return j
+}
+
 func (h *harness) video(id string) *model.Video {
 	v, err := h.s.Video(id)
 	if err != nil {

@@ -192,8 +192,13 @@ func (t *Tx) CompleteJob(c *command.CompleteJob) (*model.Job, error) {
 	if err := t.putJob(j); err != nil {
 		return nil, err
 	}
-	if j.Kind == model.KindChunk && j.Chunk != nil {
+	switch {
+	case j.Kind == model.KindChunk && j.Chunk != nil:
 		if err := t.chunkDone(j, c.At); err != nil {
+			return nil, err
+		}
+	case j.Kind == model.KindTranscode:
+		if err := t.parentDone(j, c.At); err != nil {
 			return nil, err
 		}
 	}

@@ -54,9 +54,6 @@ type plan struct {
 	Probe    *transcode.Probe  `json:"probe"`
 	Pieces   []transcode.Piece `json:"pieces"`
 	Audio    bool              `json:"audio"`
-	Images   []string          `json:"images,omitempty"`
-	Poster   string            `json:"poster,omitempty"`
-	Language string            `json:"language,omitempty"`
 }
 
 func (p *Processor) shouldChunk(probe *transcode.Probe) bool {
@@ -69,8 +66,12 @@ func workKey(videoID, parent, name string) string {
 	return WorkPrefix(videoID) + parent + "/" + name
 }
 
-// split cuts the source and queues its chunks. The job is done once the
-// chunks are queued.
+// imagesFile lists, in the work area, the pictures the cutting origin made.
+const imagesFile = "images.json"
+
+// split cuts the source and queues its chunks, then encodes the audio and
+// the pictures while other workers take the chunks; the join waits for
+// this job to be done.
 func (p *Processor) split(ctx context.Context, job *model.Job, src string, probe *transcode.Probe, dir string, progress func(float64)) error {
 	id := job.VideoID
 	cut := filepath.Join(dir, "cut")
@@ -81,47 +82,12 @@ func (p *Processor) split(ctx context.Context, job *model.Job, src string, probe
 	if err != nil {
 		return classify(err)
 	}
-	pl := plan{Probe: probe, Pieces: pieces, Audio: probe.HasAudio}
-	files := map[string]string{} // work name → local path
 	for _, pc := range pieces {
-		files[pc.File] = filepath.Join(cut, pc.File)
-	}
-	if probe.HasAudio {
-		if err := transcode.EncodeAudio(ctx, p.Transcode, src, probe, cut); err != nil {
-			return classify(err)
-		}
-		files[transcode.AudioFile] = filepath.Join(cut, transcode.AudioFile)
-	}
-	img := filepath.Join(dir, "img")
-	if err := os.Mkdir(img, 0o750); err != nil {
-		return err
-	}
-	if set, err := transcode.Images(ctx, p.Transcode, src, probe, img); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		p.log().Warn("thumbnails and storyboard failed; publishing without them", "video_id", id, "error", err)
-	} else {
-		for _, f := range set.Files {
-			files["img/"+f] = filepath.Join(img, f)
-		}
-		pl.Images = set.Files
-		if len(set.Thumbnails) > 0 {
-			pl.Poster = set.Thumbnails[0].Name
-		}
-		if err := p.recordImages(ctx, id, probe, set); err != nil {
-			return err
+		if err := blobstore.PutFile(ctx, p.Work, workKey(id, job.ID, pc.File), filepath.Join(cut, pc.File)); err != nil {
+			return fmt.Errorf("store piece: %w", err)
 		}
 	}
-	if progress != nil {
-		progress(4)
-	}
-	for name, path := range files {
-		if err := blobstore.PutFile(ctx, p.Work, workKey(id, job.ID, name), path); err != nil {
-			return fmt.Errorf("store work file: %w", err)
-		}
-	}
-	planJSON, err := json.Marshal(pl)
+	planJSON, err := json.Marshal(plan{Probe: probe, Pieces: pieces, Audio: probe.HasAudio})
 	if err != nil {
 		return err
 	}
@@ -135,7 +101,56 @@ func (p *Processor) split(ctx context.Context, job *model.Job, src string, probe
 		return fmt.Errorf("queue chunks: %w", err)
 	}
 	p.log().Info("source cut for chunked transcoding", "video_id", id, "pieces", len(pieces))
+	if progress != nil {
+		progress(2)
+	}
+
+	if probe.HasAudio {
+		if err := transcode.EncodeAudio(ctx, p.Transcode, src, probe, cut); err != nil {
+			return classify(err)
+		}
+		if err := blobstore.PutFile(ctx, p.Work, workKey(id, job.ID, transcode.AudioFile), filepath.Join(cut, transcode.AudioFile)); err != nil {
+			return fmt.Errorf("store audio: %w", err)
+		}
+	}
+	img := filepath.Join(dir, "img")
+	if err := os.Mkdir(img, 0o750); err != nil {
+		return err
+	}
+	var pics pictures
+	if set, err := transcode.Images(ctx, p.Transcode, src, probe, img); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p.log().Warn("thumbnails and storyboard failed; publishing without them", "video_id", id, "error", err)
+	} else {
+		for _, f := range set.Files {
+			if err := blobstore.PutFile(ctx, p.Work, workKey(id, job.ID, "img/"+f), filepath.Join(img, f)); err != nil {
+				return fmt.Errorf("store picture: %w", err)
+			}
+		}
+		pics.Files = set.Files
+		if len(set.Thumbnails) > 0 {
+			pics.Poster = set.Thumbnails[0].Name
+		}
+		if err := p.recordImages(ctx, id, probe, set); err != nil {
+			return err
+		}
+	}
+	list, err := json.Marshal(pics)
+	if err != nil {
+		return err
+	}
+	if err := p.Work.WriteAll(ctx, workKey(id, job.ID, imagesFile), list, nil); err != nil {
+		return fmt.Errorf("store picture list: %w", err)
+	}
 	return nil
+}
+
+// pictures is the content of imagesFile.
+type pictures struct {
+	Files  []string `json:"files"`
+	Poster string   `json:"poster,omitempty"`
 }
 
 func readPlan(job *model.Job) (*plan, error) {
@@ -229,8 +244,16 @@ func (p *Processor) runJoin(ctx context.Context, job *model.Job, dir string) err
 	if err != nil {
 		return classify(err)
 	}
+	listFile := filepath.Join(in, imagesFile)
+	if err := p.Peers.FetchFrom(ctx, spec.Holder, model.KindRaw, workKey(id, parent, imagesFile), listFile); err != nil {
+		return fmt.Errorf("fetch picture list: %w", err)
+	}
+	var pics pictures
+	if data, err := os.ReadFile(listFile); err != nil || json.Unmarshal(data, &pics) != nil {
+		return fmt.Errorf("read picture list: %v", err)
+	}
 	files := slices.Clone(res.Files)
-	for _, f := range pl.Images {
+	for _, f := range pics.Files {
 		if err := p.Peers.FetchFrom(ctx, spec.Holder, model.KindRaw, workKey(id, parent, "img/"+f), filepath.Join(out, f)); err != nil {
 			return fmt.Errorf("fetch picture %s: %w", f, err)
 		}
@@ -247,7 +270,7 @@ func (p *Processor) runJoin(ctx context.Context, job *model.Job, dir string) err
 	ready := p.ready(id, res, w, h)
 	ready.Files = files
 	if ready.Poster == "" {
-		ready.Poster = pl.Poster
+		ready.Poster = pics.Poster
 	}
 	_, err = p.Cluster.Apply(ctx, &ready)
 	if errors.Is(err, store.ErrNotFound) {

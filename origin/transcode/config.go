@@ -97,6 +97,11 @@ type Config struct {
 	// one warning is logged.
 	IsolateNetwork bool
 
+	// OnExec, if set, is told every tool run (binary and arguments) before
+	// it starts; make bench-transcode replays them to time the bare
+	// commands against the pipeline around them.
+	OnExec func(bin string, args []string)
+
 	// Logger receives the command lines run (Debug) and notable events.
 	// Nil discards.
 	Logger *slog.Logger

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,9 @@ func run(ctx context.Context, cfg Config, bin string, args []string, timeout tim
 	tail := &tailWriter{max: stderrLines}
 	lim := limitsFor(cfg, timeout)
 	cfg.logger().Debug("transcode: exec", "cmd", bin, "args", strings.Join(args, " "))
+	if cfg.OnExec != nil {
+		cfg.OnExec(bin, slices.Clone(args))
+	}
 	name := bin
 	if i := strings.LastIndexByte(name, '/'); i >= 0 {
 		name = name[i+1:]

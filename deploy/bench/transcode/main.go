@@ -39,6 +39,11 @@ type options struct {
 	keep        bool
 	ssimSeconds int
 	maxRatio    float64
+
+	scaleSeconds int
+	scaleSize    string
+	pieceSeconds float64
+	scaleRounds  int
 }
 
 func main() {
@@ -51,6 +56,10 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.IntVar(&o.ssimSeconds, "ssim-seconds", 0, "after round 1, compare each rung of both arms with the source over this many seconds (SSIM); 0 skips")
 	flag.Float64Var(&o.maxRatio, "max-ratio", 0, "exit non-zero when the median ratio ours/peer is above this (0: report only)")
+	flag.IntVar(&o.scaleSeconds, "scaleout-seconds", 600, "length of the scale-out (d) source; 0 skips (d)")
+	flag.StringVar(&o.scaleSize, "scaleout-size", "854x480", "frame size of the scale-out source")
+	flag.Float64Var(&o.pieceSeconds, "piece-seconds", 60, "chunk length for the scale-out run")
+	flag.IntVar(&o.scaleRounds, "scaleout-rounds", 1, "alternating rounds of (d)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-transcode:", err)
@@ -111,26 +120,43 @@ func run(o options) error {
 	}
 	fmt.Printf("ladder: %s; x264 %s crf %d; %d s segments; AAC %dk\n\n", strings.Join(names, ", "), cfg.Preset, cfg.CRF, cfg.SegmentSeconds, cfg.AudioKbps)
 
-	var ours, peer, oursCPU, peerCPU []float64
+	var ours, peer, bare, oursCPU, peerCPU, bareCPU, firstPlay []float64
+	var cmds [][]string // ffmpeg command lines our pipeline ran, in order
+	oursDir := filepath.Join(work, "ours")
+	peerDir := filepath.Join(work, "peer")
 	for round := 1; round <= o.rounds; round++ {
-		oursDir := filepath.Join(work, "ours")
-		peerDir := filepath.Join(work, "peer")
-		for _, d := range []string{oursDir, peerDir} {
-			if err := os.RemoveAll(d); err != nil {
-				return err
-			}
-		}
-		arms := []string{"ours", "peer"}
+		arms := []string{"ours", "bare", "peer"}
 		if round%2 == 0 {
-			arms = []string{"peer", "ours"}
+			arms = []string{"peer", "bare", "ours"}
 		}
+		if round == 1 {
+			arms = []string{"ours", "peer", "bare"} // bare replays what ours ran
+		}
+		var res *transcode.Result
 		for _, arm := range arms {
+			dirs := []string{oursDir, oursDir + ".stage2"}
+			if arm == "peer" {
+				dirs = []string{peerDir}
+			}
+			for _, d := range dirs {
+				if err := os.RemoveAll(d); err != nil {
+					return err
+				}
+			}
 			cpu0 := childCPU()
 			start := time.Now()
 			var err error
-			if arm == "ours" {
-				_, err = transcode.Transcode(ctx, cfg, src, p, oursDir, nil)
-			} else {
+			var fp float64
+			switch arm {
+			case "ours":
+				var rec [][]string
+				res, fp, rec, err = oursPipeline(ctx, cfg, src, oursDir)
+				if cmds == nil {
+					cmds = rec
+				}
+			case "bare":
+				err = replay(ctx, cmds, oursDir)
+			default:
 				err = peerLadder(ctx, cfg, p, src, peerDir)
 			}
 			wall := time.Since(start).Seconds()
@@ -138,41 +164,107 @@ func run(o options) error {
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round, arm, err)
 			}
-			fmt.Printf("round %d  %-4s  %7.2f s wall  %7.2f s CPU (%.2f cores)  load %s\n", round, arm, wall, cpu, cpu/wall, loadAvg())
-			if arm == "ours" {
-				ours, oursCPU = append(ours, wall), append(oursCPU, cpu)
-			} else {
+			extra := ""
+			switch arm {
+			case "ours":
+				ours, oursCPU, firstPlay = append(ours, wall), append(oursCPU, cpu), append(firstPlay, fp/wall)
+				extra = fmt.Sprintf("  first playable at %.2f s (%.3f of the total)", fp, fp/wall)
+			case "bare":
+				bare, bareCPU = append(bare, wall), append(bareCPU, cpu)
+				extra = fmt.Sprintf("  (%d ffmpeg commands)", len(cmds))
+			default:
 				peer, peerCPU = append(peer, wall), append(peerCPU, cpu)
 			}
-		}
-		if round == 1 {
-			if err := checkSameEncoder(cfg, p, oursDir, peerDir, len(rungs)); err != nil {
-				return err
-			}
-			if o.ssimSeconds > 0 {
-				if err := compareQuality(ctx, p, rungs, src, oursDir, peerDir, o.ssimSeconds); err != nil {
+			fmt.Printf("round %d  %-4s  %7.2f s wall  %7.2f s CPU (%.2f cores)  load %s%s\n", round, arm, wall, cpu, cpu/wall, loadAvg(), extra)
+			if round == 1 && arm == "peer" {
+				if err := checkSameEncoder(res, oursDir, peerDir); err != nil {
 					return err
+				}
+				if o.ssimSeconds > 0 {
+					if err := compareQuality(ctx, p, rungs, res, src, oursDir, peerDir, o.ssimSeconds); err != nil {
+						return err
+					}
 				}
 			}
 		}
 	}
-	mo, mp := median(ours), median(peer)
-	fmt.Printf("\nmedian  ours %.2f s (CPU %.2f s)   peer %.2f s (CPU %.2f s)\n", mo, median(oursCPU), mp, median(peerCPU))
+	mo, mp, mb := median(ours), median(peer), median(bare)
+	fmt.Printf("\nmedian  ours %.2f s (CPU %.2f s)   peer %.2f s (CPU %.2f s)   bare %.2f s (CPU %.2f s)\n",
+		mo, median(oursCPU), mp, median(peerCPU), mb, median(bareCPU))
 	ratio := mo / mp
-	verdict := "goal ≤ 0.70 met"
-	if ratio > 0.70 {
-		verdict = "goal ≤ 0.70 NOT met"
+	verdict := func(x, goal float64) string {
+		if x <= goal {
+			return fmt.Sprintf("goal ≤ %.2f met", goal)
+		}
+		return fmt.Sprintf("goal ≤ %.2f NOT met", goal)
 	}
-	fmt.Printf("ratio ours/peer = %.3f (%s); per-round ratios:", ratio, verdict)
+	fmt.Printf("(a) ours/peer = %.3f (%s); per round:", ratio, verdict(ratio, 0.70))
 	for i := range ours {
 		fmt.Printf(" %.3f", ours[i]/peer[i])
 	}
-	fmt.Println()
 	// CPU seconds are less disturbed than wall time by other work on a
 	// shared machine (not immune: contention also slows each instruction).
-	fmt.Printf("CPU ratio ours/peer = %.3f\n", median(oursCPU)/median(peerCPU))
+	fmt.Printf("; CPU %.3f\n", median(oursCPU)/median(peerCPU))
+	fmt.Printf("(b) ours/bare ffmpeg = %.3f (%s); per round:", mo/mb, verdict(mo/mb, 1.05))
+	for i := range ours {
+		fmt.Printf(" %.3f", ours[i]/bare[i])
+	}
+	fmt.Println()
+	fmt.Printf("(c) first playable/total = %.3f (%s), median of rounds\n", median(firstPlay), verdict(median(firstPlay), 0.35))
+	if o.scaleSeconds > 0 {
+		if err := scaleOut(ctx, o, work); err != nil {
+			return fmt.Errorf("scale-out: %w", err)
+		}
+	}
 	if o.maxRatio > 0 && ratio > o.maxRatio {
 		return fmt.Errorf("median ratio %.3f above -max-ratio %.3f", ratio, o.maxRatio)
+	}
+	return nil
+}
+
+// oursPipeline runs what an origin runs for an upload: probe, the staged
+// ladder (its first stage published as first play) and the pictures. It
+// returns when the first stage was done (seconds from the start) and the
+// ffmpeg command lines it ran.
+func oursPipeline(ctx context.Context, cfg transcode.Config, src, out string) (*transcode.Result, float64, [][]string, error) {
+	var cmds [][]string
+	cfg.OnExec = func(bin string, args []string) {
+		if bin == cfg.FFmpeg {
+			cmds = append(cmds, args)
+		}
+	}
+	start := time.Now()
+	p, err := transcode.ProbeFile(ctx, cfg, src)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	var firstPlay float64
+	res, err := transcode.TranscodeStaged(ctx, cfg, src, p, out, nil, func(*transcode.Result) error {
+		firstPlay = time.Since(start).Seconds()
+		return nil
+	})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if _, err := transcode.Images(ctx, cfg, src, p, out); err != nil {
+		return nil, 0, nil, err
+	}
+	return res, firstPlay, cmds, nil
+}
+
+// replay runs the recorded ffmpeg command lines as they are, one after
+// another, into fresh output folders: the bare cost of what the pipeline
+// asks of ffmpeg.
+func replay(ctx context.Context, cmds [][]string, out string) error {
+	for _, d := range []string{out, out + ".stage2"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, args := range cmds {
+		if err := ffmpeg(ctx, args); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -296,18 +388,18 @@ func x264Options(dir, playlist string) (string, error) {
 
 // checkSameEncoder proves the arms encoded every rung with the same x264
 // settings, from what x264 wrote into the streams.
-func checkSameEncoder(cfg transcode.Config, p *transcode.Probe, oursDir, peerDir string, n int) error {
-	for i := 0; i < n; i++ {
-		a, err := x264Options(oursDir, fmt.Sprintf("media_%d.m3u8", i))
+func checkSameEncoder(res *transcode.Result, oursDir, peerDir string) error {
+	for i, r := range res.Renditions {
+		a, err := x264Options(oursDir, r.Playlist)
 		if err != nil {
-			return fmt.Errorf("ours rung %d: %w", i, err)
+			return fmt.Errorf("ours rung %s: %w", r.Name, err)
 		}
 		b, err := x264Options(filepath.Join(peerDir, strconv.Itoa(i)), "media_0.m3u8")
 		if err != nil {
 			return fmt.Errorf("peer rung %d: %w", i, err)
 		}
 		if a != b {
-			return fmt.Errorf("rung %d encoded differently:\nours: %s\npeer: %s", i, a, b)
+			return fmt.Errorf("rung %s encoded differently:\nours: %s\npeer: %s", r.Name, a, b)
 		}
 	}
 	fmt.Println("check: x264 settings identical in both arms for every rung (threading aside)")

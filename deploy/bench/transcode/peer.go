@@ -89,14 +89,14 @@ var ssimRE = regexp.MustCompile(`All:([0-9.]+)`)
 // compareQuality measures each rung of both arms against the source
 // scaled by a third scaler (zimg's spline36, used by neither arm) over the
 // first seconds, so any quality cost of our filter graph would show.
-func compareQuality(ctx context.Context, p *transcode.Probe, rungs []transcode.Rung, src, oursDir, peerDir string, seconds int) error {
+func compareQuality(ctx context.Context, p *transcode.Probe, rungs []transcode.Rung, res *transcode.Result, src, oursDir, peerDir string, seconds int) error {
 	t := strconv.Itoa(seconds)
 	fmt.Printf("quality (SSIM vs source scaled with zimg spline36, first %d s):\n", seconds)
 	for i, r := range rungs {
 		w, h := transcode.RungSize(p, r)
 		var vals []string
 		for _, pl := range []string{
-			filepath.Join(oursDir, fmt.Sprintf("media_%d.m3u8", i)),
+			filepath.Join(oursDir, res.Renditions[i].Playlist),
 			filepath.Join(peerDir, strconv.Itoa(i), "media_0.m3u8"),
 		} {
 			graph := fmt.Sprintf("[1:%d]fps=%s,zscale=w=%d:h=%d:filter=spline36,format=yuv420p[ref];[0:v]setsar=1[d];[d][ref]ssim",
