@@ -34,11 +34,17 @@ func likeQuery(an analyzers, l Like) query.Query {
 		}
 		should = append(should, termQ(fTag, t, likeBoostTag))
 	}
-	for _, k := range l.Keywords {
-		if len(should) >= maxLikeClauses {
-			break
+	// The keywords are one clause: they count as one reason more in the
+	// disjunction's coordination, and they keep the clauses few. Past ten
+	// clauses Bleve sums a disjunction's scores in heap order, which
+	// depends on the segments, and two nodes holding the same videos gave
+	// scores differing in the last bit (origin/api TestNodesAgree).
+	if len(l.Keywords) > 0 && len(should) < maxLikeClauses {
+		kw := make([]query.Query, 0, len(l.Keywords))
+		for _, k := range l.Keywords[:min(len(l.Keywords), maxKeywords)] {
+			kw = append(kw, termQ(fKeywords, k, likeBoostKeyword))
 		}
-		should = append(should, termQ(fKeywords, k, likeBoostKeyword))
+		should = append(should, bleve.NewDisjunctionQuery(kw...))
 	}
 	for _, w := range analyzeWords(an, l.Title) {
 		if w.stem == "" || seen[w.stem] || len(should) >= maxLikeClauses {
