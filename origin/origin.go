@@ -65,6 +65,10 @@ type Origin struct {
 	// Object storage is shared by every origin and needs no copies.
 	Replicas int `json:"replicas,omitempty"`
 
+	// The ladder policy (ladder.go): each field left zero keeps the
+	// transcoder's default (transcode.DefaultConfig).
+	Ladder
+
 	log     *slog.Logger
 	metrics *metrics
 	running atomic.Pointer[running]
@@ -124,6 +128,14 @@ func (o *Origin) Validate() error {
 	if o.SegmentSeconds < 0 || o.SegmentSeconds > 20 {
 		return fmt.Errorf("segment_seconds %d: want 1 to 20", o.SegmentSeconds)
 	}
+	if err := o.Ladder.validate(); err != nil {
+		return err
+	}
+	// The ranges themselves are the transcoder's: one place says what an
+	// encode accepts, for the Caddyfile, JSON configs and tests alike.
+	if err := o.TranscodeConfig().Validate(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -142,6 +154,7 @@ func (o *Origin) TranscodeConfig() transcode.Config {
 	if o.SegmentSeconds > 0 {
 		tc.SegmentSeconds = o.SegmentSeconds
 	}
+	o.Ladder.apply(&tc)
 	return tc
 }
 
