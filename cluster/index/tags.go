@@ -218,24 +218,43 @@ func baseLanguage(tag string) string {
 	return base
 }
 
-// tokenize lower-cases s and cuts it into words of letters and digits, an
+// tokenize cuts s into lower-cased words of letters and digits, an
 // apostrophe's tail dropped ("chef's" is "chef"), reading at most limit
-// bytes.
+// bytes. The words are slices of s, lower-cased one by one (a word
+// already in lower case costs no copy): this runs for every document the
+// index builds.
 func tokenize(s string, limit int) []string {
 	if len(s) > limit {
 		s = s[:limit]
 	}
-	fields := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' && r != '’'
-	})
-	out := fields[:0]
-	for _, f := range fields {
-		if i := strings.IndexAny(f, "'’"); i >= 0 {
-			f = f[:i]
+	out := make([]string, 0, len(s)/6)
+	start, cut := -1, -1 // the word's start; where an apostrophe ended it
+	flush := func(end int) {
+		if start >= 0 {
+			if cut >= 0 {
+				end = cut
+			}
+			if end > start {
+				out = append(out, strings.ToLower(s[start:end]))
+			}
 		}
-		if f != "" {
-			out = append(out, f)
+		start, cut = -1, -1
+	}
+	for i, r := range s {
+		switch {
+		case r < utf8.RuneSelf && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'),
+			r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			if start < 0 {
+				start = i
+			}
+		case r == '\'' || r == '’':
+			if start >= 0 && cut < 0 {
+				cut = i
+			}
+		default:
+			flush(i)
 		}
 	}
+	flush(len(s))
 	return out
 }

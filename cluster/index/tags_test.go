@@ -8,8 +8,8 @@ import (
 )
 
 func lang(l string) func(*model.Video) { return func(v *model.Video) { v.Language = l } }
-func portrait() func(*model.Video)    { return func(v *model.Video) { v.Width, v.Height = 1080, 1920 } }
-func silent() func(*model.Video)      { return func(v *model.Video) { v.HasAudio = false } }
+func portrait() func(*model.Video)     { return func(v *model.Video) { v.Width, v.Height = 1080, 1920 } }
+func silent() func(*model.Video)       { return func(v *model.Video) { v.HasAudio = false } }
 
 // audioOnly is how a ready audio file looks in the store: no frame size and
 // no video rung.
