@@ -34,7 +34,11 @@ func TestCaddyfileLadder(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc := o.TranscodeConfig()
-	wantRungs := []transcode.Rung{{"1440p", 1440, 9000}, {"720p", 720, 3000}, {"360p", 360, 700}}
+	wantRungs := []transcode.Rung{
+		{Name: "1440p", Height: 1440, VideoKbps: 9000},
+		{Name: "720p", Height: 720, VideoKbps: 3000},
+		{Name: "360p", Height: 360, VideoKbps: 700},
+	}
 	if !slices.Equal(tc.Rungs, wantRungs) {
 		t.Errorf("rungs %v, want %v", tc.Rungs, wantRungs)
 	}
