@@ -39,7 +39,7 @@ const (
 // They are matched by filters and facets only, never by the words of a
 // search: "short", "long" and "portrait" are words of many titles
 // ("Packing for a long weekend", "short film") and as search words they
-// pulled in every clip of that length (see ARCHITECTURE.md, Search).
+// pulled in every clip of that length (see ARCHITECTURE.md, Search tags).
 func DerivedTags(v *model.Video) []string {
 	var out []string
 	switch r := resolution(v); {
