@@ -76,6 +76,8 @@ func TestAdaptRefusesBadOptions(t *testing.T) {
 	for file, want := range map[string]string{
 		"bad_origin_option.caddyfile": "workers: want a positive whole number",
 		"bad_strata_option.caddyfile": `unknown strata option "colour"`,
+		"bad_ladder_option.caddyfile": "max_fps 500: transcode: invalid config: MaxFPS must be in 1..240, at Caddyfile:5",
+		"bad_ladder_gop.caddyfile":    "SegmentSeconds must be in 1..60 and a multiple of GOPSeconds",
 	} {
 		t.Run(file, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join("testdata", "adapt", file))

@@ -24,7 +24,22 @@ import (
 //	    max_attempts   <n>
 //	    lease          <duration>
 //	    replicas       <n>          # copies of each video on local-disk origins
+//
+//	    # the ladder policy; every option defaults to the transcoder's
+//	    rung              <name> <height> <kbps>  # repeatable; any replaces the default ladder
+//	    max_fps           <n>          # frame rate cap, default 60
+//	    crf               <n>          # x264 CRF under each rung's cap, default 23
+//	    audio_kbps        <n>          # AAC bit rate, default 128
+//	    gop               <duration>   # keyframe interval, whole seconds, default 2s
+//	    first_play_height <n>          # rungs published first; 0 turns fast first play off
+//	    thumbnail_widths  <w>...       # default 1280 640 320
+//	    codecs            h264 [av1|hevc]...
 //	}
+//
+// Each value is checked against the transcoder's own ranges
+// (transcode.Config.Validate) where it is read, so `strata validate` names
+// its line; how values combine (a segment a multiple of the GOP, rung
+// heights unique) is checked at the end of the block.
 func (o *Origin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the role name
 	if d.NextArg() {
@@ -32,13 +47,17 @@ func (o *Origin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	for d.NextBlock(0) {
 		opt := d.Val()
-		if !d.NextArg() {
+		args := d.RemainingArgs()
+		if handled, err := o.unmarshalLadder(d, opt, args); handled || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if len(args) != 1 {
 			return d.ArgErr()
 		}
-		val := d.Val()
-		if d.NextArg() {
-			return d.ArgErr()
-		}
+		val := args[0]
 		switch opt {
 		case "workers", "max_attempts", "replicas":
 			n, err := strconv.Atoi(val)
@@ -98,6 +117,12 @@ func (o *Origin) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("unknown origin option %q", opt)
 		}
+	}
+	if err := o.Ladder.validate(); err != nil {
+		return d.Errf("%v", err)
+	}
+	if err := o.TranscodeConfig().Validate(); err != nil {
+		return d.Errf("origin: %v", err)
 	}
 	return nil
 }

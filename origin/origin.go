@@ -71,6 +71,10 @@ type Origin struct {
 	ChunkSeconds    float64 `json:"chunk_seconds,omitempty"`
 	ChunkMinSeconds float64 `json:"chunk_min_seconds,omitempty"`
 
+	// The ladder policy (ladder.go): each field left zero keeps the
+	// transcoder's default (transcode.DefaultConfig).
+	Ladder
+
 	log     *slog.Logger
 	metrics *metrics
 	running atomic.Pointer[running]
@@ -130,6 +134,14 @@ func (o *Origin) Validate() error {
 	if o.SegmentSeconds < 0 || o.SegmentSeconds > 20 {
 		return fmt.Errorf("segment_seconds %d: want 1 to 20", o.SegmentSeconds)
 	}
+	if err := o.Ladder.validate(); err != nil {
+		return err
+	}
+	// The ranges themselves are the transcoder's: one place says what an
+	// encode accepts, for the Caddyfile, JSON configs and tests alike.
+	if err := o.TranscodeConfig().Validate(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -148,6 +160,7 @@ func (o *Origin) TranscodeConfig() transcode.Config {
 	if o.SegmentSeconds > 0 {
 		tc.SegmentSeconds = o.SegmentSeconds
 	}
+	o.Ladder.apply(&tc)
 	return tc
 }
 

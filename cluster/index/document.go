@@ -45,7 +45,7 @@ func Document(v *model.Video) map[string]any {
 		fDescription: v.Description,
 		fTags:        tags,
 		fWords:       words,
-		fDerived:     derivedTags(v),
+		fDerived:     DerivedTags(v),
 		fTag:         tags,
 		fOwner:       v.Owner,
 		fVisibility:  string(v.Visibility),
@@ -53,6 +53,10 @@ func Document(v *model.Video) map[string]any {
 		fLength:      DurationBucket(v.DurationS),
 		fResolution:  sortableInt(int64(resolution(v))),
 		fViews:       sortableInt(v.Views),
+		fKeywords:    Keywords(v),
+	}
+	if v.Language != "" {
+		doc[fLanguage] = v.Language
 	}
 	// Upload times in nanoseconds: the order of the store's own list, in
 	// which two uploads in the same second are no tie.
@@ -100,34 +104,6 @@ func resolution(v *model.Video) int {
 		}
 	}
 	return best
-}
-
-// derivedTags are tags the record implies, searchable beside the owner's
-// tags: the resolution class, the shape, no sound. They are computed
-// here rather than stored, so the set can grow without touching the log.
-func derivedTags(v *model.Video) []string {
-	var out []string
-	switch r := resolution(v); {
-	case r >= 2160:
-		out = append(out, "4k", "uhd", "hd")
-	case r >= 1440:
-		out = append(out, "1440p", "hd")
-	case r >= 1080:
-		out = append(out, "1080p", "hd")
-	case r >= 720:
-		out = append(out, "720p", "hd")
-	case r > 0:
-		out = append(out, "sd")
-	}
-	// Lengths are left to the duration filter and facet: "short" and
-	// "long" are words of too many titles to be tags.
-	if v.Status == model.StatusReady && !v.HasAudio {
-		out = append(out, "silent")
-	}
-	if v.Width > 0 && v.Height > v.Width {
-		out = append(out, "vertical")
-	}
-	return out
 }
 
 // Trending is recent views decayed exponentially with this half-life: a

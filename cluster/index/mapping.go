@@ -18,7 +18,7 @@ import (
 // with another version is dropped at Open and rebuilt from bbolt, so a
 // mapping change needs no migration: bump it whenever newMapping or document
 // changes what is indexed.
-const mappingVersion = "9"
+const mappingVersion = "10"
 
 // Field names of the indexed document.
 const (
@@ -34,8 +34,14 @@ const (
 	// positions). Stop words stay in it, so "the last of us" still
 	// means something.
 	fWords = "words"
-	// fDerived holds tags derived from the record (4k, hd, vertical…).
+	// fDerived holds tags derived from the record (4k, hd, vertical,
+	// short…: DerivedTags), for filters and a facet.
 	fDerived = "derived"
+	// fKeywords holds the top words of the title and description
+	// (Keywords), for a facet and related videos.
+	fKeywords = "keywords"
+	// fLanguage is the BCP 47 tag of the spoken language, when declared.
+	fLanguage = "language"
 
 	// Exact values, for filters, facets and sorting.
 	fTag        = "tag"
@@ -80,8 +86,8 @@ const (
 //   - Term vectors (positions) only on fWords, the one field phrases are
 //     matched on; titles and tags are short, so this is cheap, while
 //     positions on descriptions would be the largest part of the index.
-//   - Doc values only where Bleve sorts or facets: tag, length, created,
-//     views, trend.
+//   - Doc values only where Bleve sorts or facets: tag, derived,
+//     keywords, language, length, created, views, trend.
 //   - No Bleve numbers or dates. Bleve indexes a number as sixteen prefix
 //     terms, so that a range over millions of distinct values is a few
 //     terms; for an upload time, unique to each video, that is sixteen
@@ -151,7 +157,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	doc.AddFieldMappingsAt(fDescription, text(anStemmed, false))
 	doc.AddFieldMappingsAt(fTags, text(anStemmed, false))
 	doc.AddFieldMappingsAt(fWords, text(anPlain, true))
-	doc.AddFieldMappingsAt(fDerived, exact(false))
+	doc.AddFieldMappingsAt(fDerived, exact(true))
+	doc.AddFieldMappingsAt(fKeywords, exact(true))
+	doc.AddFieldMappingsAt(fLanguage, exact(true))
 	doc.AddFieldMappingsAt(fTag, exact(true))
 	doc.AddFieldMappingsAt(fOwner, exact(false))
 	doc.AddFieldMappingsAt(fVisibility, exact(false))

@@ -3,6 +3,8 @@ package index
 import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/stratavideo/strata/cluster/model"
 )
 
 // Related videos are a more-like-this query: the source video's title words
@@ -10,8 +12,12 @@ import (
 // rare word ("carbonara") counts for more than a shared common one
 // ("video"), and a video sharing more of them ranks higher. A shared tag
 // weighs most: tags are the owner's own statement of what the video is.
+// A shared keyword (Keywords) counts a little: keywords repeat title words,
+// which already count, and add the description's subject, which is a
+// weaker statement than a title.
 const (
 	likeBoostTag      = 2.5
+	likeBoostKeyword  = 0.8
 	likeBoostTitle    = 2.0
 	likeBoostTagWords = 1.0
 	likeBoostDesc     = 0.3
@@ -27,6 +33,18 @@ func likeQuery(an analyzers, l Like) query.Query {
 			break
 		}
 		should = append(should, termQ(fTag, t, likeBoostTag))
+	}
+	// The keywords are one clause: they count as one reason more in the
+	// disjunction's coordination, and they keep the clauses few. Past ten
+	// clauses Bleve sums a disjunction's scores in heap order, which
+	// depends on the segments, and two nodes holding the same videos gave
+	// scores differing in the last bit (origin/api TestNodesAgree).
+	if len(l.Keywords) > 0 && len(should) < maxLikeClauses {
+		kw := make([]query.Query, 0, len(l.Keywords))
+		for _, k := range l.Keywords[:min(len(l.Keywords), maxKeywords)] {
+			kw = append(kw, termQ(fKeywords, k, likeBoostKeyword))
+		}
+		should = append(should, bleve.NewDisjunctionQuery(kw...))
 	}
 	for _, w := range analyzeWords(an, l.Title) {
 		if w.stem == "" || seen[w.stem] || len(should) >= maxLikeClauses {
@@ -48,4 +66,9 @@ func likeQuery(an analyzers, l Like) query.Query {
 		b.AddMustNot(bleve.NewDocIDQuery([]string{l.ID}))
 	}
 	return b
+}
+
+// LikeVideo is the Like of a record: what related videos are found for.
+func LikeVideo(v *model.Video) Like {
+	return Like{ID: v.ID, Title: v.Title, Tags: v.Tags, Keywords: Keywords(v)}
 }

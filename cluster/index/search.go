@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -38,8 +39,15 @@ func (s Sort) Valid() bool {
 
 // Filter narrows a search. Zero fields do not filter.
 type Filter struct {
-	// Tags must all be on the video (compared as NormalizeTag does).
+	// Tags must all be on the video (compared as NormalizeTag does), as
+	// the owner's tags or as derived ones (DerivedTags: tag=short finds
+	// clips under a minute).
 	Tags []string
+	// Language is the spoken language's BCP 47 tag, as the record holds
+	// it ("fr", "pt-BR").
+	Language string
+	// Keywords must all be among the video's keywords (Keywords).
+	Keywords []string
 	// Owner must have uploaded the video.
 	Owner string
 	// MinDuration and MaxDuration bound the length in seconds, inclusive.
@@ -57,6 +65,9 @@ type Like struct {
 	ID    string
 	Title string
 	Tags  []string
+	// Keywords are the video's own (Keywords): they bring in what its
+	// description is about, which the title may not say.
+	Keywords []string
 }
 
 // Query is a search request.
@@ -92,9 +103,13 @@ type Hit struct {
 	Score float64 `json:"score"`
 }
 
-// Facets count the matches by tag and by duration bucket.
+// Facets count the matches by tag, derived tag, keyword, language and
+// duration bucket.
 type Facets struct {
 	Tags     []TagCount    `json:"tags"`
+	Derived  []TagCount    `json:"derived"`
+	Keywords []TagCount    `json:"keywords"`
+	Language []TagCount    `json:"language"`
 	Duration []BucketCount `json:"duration"`
 }
 
@@ -173,6 +188,9 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if q.Facets && !q.Suggest {
 		req.AddFacet(fTag, bleve.NewFacetRequest(fTag, facetTagCount))
 		req.AddFacet(fLength, bleve.NewFacetRequest(fLength, 3))
+		req.AddFacet(fDerived, bleve.NewFacetRequest(fDerived, facetTagCount))
+		req.AddFacet(fKeywords, bleve.NewFacetRequest(fKeywords, facetTagCount))
+		req.AddFacet(fLanguage, bleve.NewFacetRequest(fLanguage, facetTagCount))
 	}
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -194,7 +212,11 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		out.sug.tags = tagCounts(res.Facets[fTag])
 	}
 	if q.Facets && !q.Suggest {
-		out.Facets = &Facets{Tags: tagCounts(res.Facets[fTag]), Duration: bucketCounts(res.Facets[fLength])}
+		out.Facets = &Facets{
+			Tags: tagCounts(res.Facets[fTag]), Derived: tagCounts(res.Facets[fDerived]),
+			Keywords: tagCounts(res.Facets[fKeywords]), Language: tagCounts(res.Facets[fLanguage]),
+			Duration: bucketCounts(res.Facets[fLength]),
+		}
 	}
 	return out, nil
 }
@@ -229,7 +251,15 @@ func filters(q Query) []query.Query {
 	f := q.Filter
 	for _, t := range f.Tags {
 		if t = NormalizeTag(t); t != "" {
-			out = append(out, keyQ(fTag, t))
+			out = append(out, bleve.NewDisjunctionQuery(keyQ(fTag, t), keyQ(fDerived, t)))
+		}
+	}
+	if f.Language != "" {
+		out = append(out, keyQ(fLanguage, f.Language))
+	}
+	for _, k := range f.Keywords {
+		if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
+			out = append(out, keyQ(fKeywords, k))
 		}
 	}
 	if f.Owner != "" {

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/language"
+
 	"github.com/stratavideo/strata/cluster/index"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/origin/httperr"
@@ -59,8 +61,9 @@ func (h *Handler) withSearcher(w http.ResponseWriter, fn func(searcher)) {
 	fn(p.Node)
 }
 
-// search: GET /api/v1/search?q=&tag=&owner=&min_duration=&max_duration=
-// &from=&to=&resolution=&sort=relevance|newest|views&limit=&offset=
+// search: GET /api/v1/search?q=&tag=&keyword=&language=&owner=
+// &min_duration=&max_duration=&from=&to=&resolution=
+// &sort=relevance|newest|views&limit=&offset=
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	h.withSearcher(w, func(s searcher) { h.runSearch(w, r, s, time.Now()) })
 }
@@ -120,12 +123,10 @@ func parseSearch(r *http.Request, now time.Time) (index.Query, error) {
 	if q.Offset, err = intParam(r, "offset", 0, 0, maxOffset); err != nil {
 		return q, err
 	}
-	for _, t := range v["tag"] {
-		for _, one := range strings.Split(t, ",") {
-			if one = strings.TrimSpace(one); one != "" {
-				q.Filter.Tags = append(q.Filter.Tags, one)
-			}
-		}
+	q.Filter.Tags = listParam(r, "tag")
+	q.Filter.Keywords = listParam(r, "keyword")
+	if q.Filter.Language, err = languageParam(r, "language"); err != nil {
+		return q, err
 	}
 	q.Filter.Owner = strings.TrimSpace(v.Get("owner"))
 	if q.Filter.MinDuration, err = secondsParam(r, "min_duration"); err != nil {
@@ -150,6 +151,34 @@ func parseSearch(r *http.Request, now time.Time) (index.Query, error) {
 		return q, fmt.Errorf("sort must be relevance, newest or views")
 	}
 	return q, nil
+}
+
+// listParam reads a repeatable, comma-separated parameter: tag=a,b&tag=c.
+func listParam(r *http.Request, name string) []string {
+	var out []string
+	for _, t := range r.URL.Query()[name] {
+		for _, one := range strings.Split(t, ",") {
+			if one = strings.TrimSpace(one); one != "" {
+				out = append(out, one)
+			}
+		}
+	}
+	return out
+}
+
+// languageParam reads a language as a BCP 47 tag in the form the index
+// holds (transcode's probe writes it so): "fra", "FR" and "fr" all mean
+// "fr".
+func languageParam(r *http.Request, name string) (string, error) {
+	s := strings.TrimSpace(r.URL.Query().Get(name))
+	if s == "" {
+		return "", nil
+	}
+	t, err := language.Parse(s)
+	if err != nil || t == language.Und {
+		return "", fmt.Errorf("%s must be a language tag such as en or pt-BR, got %q", name, s)
+	}
+	return t.String(), nil
 }
 
 // secondsParam reads a non-negative number of seconds; absent is 0.
@@ -273,7 +302,8 @@ func (h *Handler) runRelated(w http.ResponseWriter, r *http.Request, s searcher)
 		h.writeStoreError(w, err, "video")
 		return
 	}
-	res, err := s.Search(r.Context(), index.Query{Like: &index.Like{ID: v.ID, Title: v.Title, Tags: v.Tags}, Limit: limit})
+	like := index.LikeVideo(v)
+	res, err := s.Search(r.Context(), index.Query{Like: &like, Limit: limit})
 	if err != nil {
 		h.writeStoreError(w, err, "related videos")
 		return

@@ -3,6 +3,7 @@ package api
 import (
 	"time"
 
+	"github.com/stratavideo/strata/cluster/index"
 	"github.com/stratavideo/strata/cluster/model"
 )
 
@@ -22,6 +23,13 @@ type Video struct {
 	Width       int              `json:"width,omitempty"`
 	Height      int              `json:"height,omitempty"`
 	SizeBytes   int64            `json:"size_bytes"`
+	// Language is the spoken language's BCP 47 tag, as the file declares
+	// it; absent when it declares none.
+	Language string `json:"language,omitempty"`
+	// DerivedTags are what the record implies (hd, 4k, portrait, short,
+	// audio-only…), the very tags the tag filter and the derived facet
+	// of search match.
+	DerivedTags []string `json:"derived_tags"`
 	// Renditions are the rungs that play now; while a video is still
 	// processing but Playable (fast first play), RenditionsPending names
 	// the larger rungs still being encoded.
@@ -69,11 +77,15 @@ func view(v *model.Video) Video {
 		DurationS: v.DurationS, Width: v.Width, Height: v.Height, SizeBytes: v.SizeBytes,
 		Renditions: v.Renditions, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
 		RenditionsPending: v.Pending, Playable: v.Playable(),
+		Language: v.Language, DerivedTags: index.DerivedTags(v),
 		Captions:   captionViews(v),
 		Thumbnails: []Thumbnail{},
 	}
 	if out.RenditionsPending == nil {
 		out.RenditionsPending = []string{}
+	}
+	if out.DerivedTags == nil {
+		out.DerivedTags = []string{}
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}

@@ -80,6 +80,9 @@ type Probe struct {
 	AudioCodec      string `json:"audio_codec"`
 	AudioChannels   int    `json:"audio_channels"`
 	AudioSampleRate int    `json:"audio_sample_rate"`
+	// Language is the BCP 47 tag of the chosen audio stream's language
+	// tag ("fr" for ffprobe's "fra"), "" when undeclared (streamLanguage).
+	Language string `json:"language,omitempty"`
 }
 
 // ffprobe's JSON, only the fields we read.
@@ -278,6 +281,7 @@ func interpretProbe(cfg Config, out *ffprobeOutput, size int64) (*Probe, error) 
 		p.AudioCodec = a.CodecName
 		p.AudioChannels = a.Channels
 		p.AudioSampleRate = int(parseFloat(a.SampleRate))
+		p.Language = streamLanguage(a.Tags)
 	}
 	if !p.HasVideo && !p.HasAudio {
 		return nil, inputErrorf("not a video file: its streams cannot be decoded")
