@@ -123,6 +123,9 @@ func (p *Processor) split(ctx context.Context, job *model.Job, src string, probe
 			return ctx.Err()
 		}
 		p.log().Warn("thumbnails and storyboard failed; publishing without them", "video_id", id, "error", err)
+		if err := p.recordImages(ctx, id, probe, nil); err != nil {
+			return err
+		}
 	} else {
 		for _, f := range set.Files {
 			if err := blobstore.PutFile(ctx, p.Work, workKey(id, job.ID, "img/"+f), filepath.Join(img, f)); err != nil {
@@ -283,9 +286,13 @@ func (p *Processor) runJoin(ctx context.Context, job *model.Job, dir string) err
 	return nil
 }
 
-// recordImages applies SetMediaInfo for a picture set.
+// recordImages applies SetMediaInfo: the probe's language and the
+// picture set, which is nil when no pictures could be made.
 func (p *Processor) recordImages(ctx context.Context, id string, probe *transcode.Probe, set *transcode.ImageSet) error {
-	c := &command.SetMediaInfo{Stamp: command.Stamp{At: p.Now().UTC()}, ID: id}
+	c := &command.SetMediaInfo{Stamp: command.Stamp{At: p.Now().UTC()}, ID: id, Language: probe.Language}
+	if set == nil {
+		set = &transcode.ImageSet{}
+	}
 	for _, t := range set.Thumbnails {
 		c.Thumbnails = append(c.Thumbnails, model.Image{File: t.Name, Width: t.Width, Height: t.Height})
 	}

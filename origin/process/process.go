@@ -193,7 +193,7 @@ func (p *Processor) images(ctx context.Context, id, src string, probe *transcode
 			return nil, ctx.Err()
 		}
 		p.log().Warn("thumbnails and storyboard failed; publishing without them", "video_id", id, "error", err)
-		return res.Files, nil
+		return res.Files, p.recordImages(ctx, id, probe, nil)
 	}
 	if err := p.recordImages(ctx, id, probe, set); err != nil {
 		return nil, err
