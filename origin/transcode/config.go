@@ -75,6 +75,17 @@ type Config struct {
 	// is not upscaled: it yields the source width, once.
 	ThumbnailWidths []int
 
+	// ExtraCodecs adds renditions in other codecs beside the H.264 ladder:
+	// CodecAV1 ("av1", SVT-AV1) and CodecHEVC ("hevc", x265); none by
+	// default. They are encoded in the same run from the same scaled frames
+	// and signalled per codec so players take what they can decode (see
+	// codecs.go). AV1 adds most of a ladder's CPU cost again: measured here
+	// on a 60 s 1080p30 source, see DefaultAV1.
+	ExtraCodecs []string
+
+	// AV1 and HEVC configure the extra codecs (DefaultAV1, DefaultHEVC).
+	AV1, HEVC CodecSettings
+
 	// Logger receives the command lines run (Debug) and notable events.
 	// Nil discards.
 	Logger *slog.Logger
@@ -118,6 +129,8 @@ func DefaultConfig() Config {
 		ThumbnailWidths:  []int{1280, 640, 320},
 
 		FirstPlayMaxHeight: 360,
+		AV1:                DefaultAV1(),
+		HEVC:               DefaultHEVC(),
 	}
 }
 
@@ -184,6 +197,7 @@ func (c Config) Validate() error {
 			bad("thumbnail width %d must be even and in 16..%d", w, maxDimension)
 		}
 	}
+	errs = append(errs, c.validateExtraCodecs()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("transcode: invalid config: %w", errors.Join(errs...))
 	}

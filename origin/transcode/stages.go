@@ -75,8 +75,9 @@ func joinStages(cfg Config, first, second *encodePlan) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Stage one used ids 0..k-1 for video and k for audio.
-	next := len(first.rungs)
+	// Stage one used ids 0..k-1 for H.264, k for audio, then the extra
+	// codecs; stage two (no audio) 0..m-1 in videoOutputs order.
+	next := len(first.videoOutputs())
 	if first.audio {
 		next++
 	}
@@ -95,6 +96,9 @@ func joinStages(cfg Config, first, second *encodePlan) (*Result, error) {
 
 	base, err := os.ReadFile(filepath.Join(first.outDir, manifestName))
 	if err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+	if err := fixMPDCodecs(second.outDir); err != nil {
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
 	extra, err := os.ReadFile(filepath.Join(second.outDir, manifestName))
@@ -135,6 +139,9 @@ func joinStages(cfg Config, first, second *encodePlan) (*Result, error) {
 	}
 	renditions := append(st2.renditions, st1.renditions...)
 	video := append(st2.video, st1.video...)
+	if err := sortRenditions(renditions, video); err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
 	if err := writeMaster(first.outDir, renditions, video, st1.audio); err != nil {
 		return nil, fmt.Errorf("transcode: write master: %w", err)
 	}
