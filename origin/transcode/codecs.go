@@ -56,11 +56,20 @@ type CodecSettings struct {
 }
 
 // DefaultAV1 is SVT-AV1 preset 10 at CRF 35, capped at 60% of the H.264
-// maxrate. Preset 10 is the fastest preset that keeps most of AV1's gain;
-// measured here (SVT-AV1 1.4.1, 2 cores, a noisy 10 s 1080p30 clip) see
-// av1Cost in the test files and the figures in the package's report:
-// preset 8 costs several times x264 veryfast, 12 is close to it but gives
-// up much of the compression, 10 sits between.
+// maxrate. Measured here (SVT-AV1 1.4.1 in Debian's ffmpeg 5.1, 2 cores,
+// 10 s of grainy testsrc2 at 30 fps, CPU seconds of the whole ffmpeg run
+// including the decode, against x264 veryfast of the same frames):
+//
+//	          x264 veryfast  SVT p8  SVT p10  SVT p12
+//	1080p          38.6       94.5     39.8     23.6
+//	480p            7.4       34.5     13.8      5.6
+//
+// Preset 8 costs 2.4 to 4.7 times x264 and would triple a ladder's
+// encode time; preset 12 is the cheapest but gives up much of what AV1
+// saves in bits; preset 10 costs about what x264 veryfast does at 1080p
+// (about twice at 480p, where little is spent anyway), so AV1 at every
+// rung roughly doubles the ladder's CPU time (av1_cost_test.go measures the
+// whole ladder: see Config.ExtraCodecs).
 func DefaultAV1() CodecSettings {
 	return CodecSettings{Preset: "10", CRF: 35, KbpsPercent: 60}
 }

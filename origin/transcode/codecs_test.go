@@ -324,3 +324,24 @@ func keyframeTimes(t *testing.T, path string) []float64 {
 	}
 	return keys
 }
+
+// AV1 on the top rung only: the first stage has no AV1 set, and the join
+// brings the second stage's over whole.
+func TestTranscodeStagedExtraCodecAV1TopOnly(t *testing.T) {
+	requireFFmpeg(t)
+	dir := t.TempDir()
+	src := makeClip(t, dir, "src", clipOpts{w: 640, h: 360, seconds: 3, video: true, audio: true})
+	cfg := av1TestConfig(CodecAV1)
+	cfg.AV1.Heights = []int{360}
+	cfg.FirstPlayMaxHeight = 240
+	out := filepath.Join(dir, "out")
+	res, err := TranscodeStaged(context.Background(), cfg, src, nil, out, nil, func(r *Result) error {
+		checkFamilies(t, out, r, map[string]int{codecH264: 1}, av1CodecRE)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("TranscodeStaged: %v", err)
+	}
+	checkOutputs(t, out, res, 3)
+	checkFamilies(t, out, res, map[string]int{codecH264: 2, CodecAV1: 1}, av1CodecRE)
+}
