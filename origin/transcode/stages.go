@@ -39,11 +39,12 @@ func splitStages(cfg Config, full *encodePlan) []*encodePlan {
 // stageShare estimates the first stage's share of the work, in percent,
 // for progress reports: each run decodes the source (costed like half its
 // pixels, as measured for x264 veryfast rungs against H.264 decoding), and
-// each rung costs its pixels.
+// each rung costs its pixels, once per codec.
 func stageShare(first, second *encodePlan) float64 {
 	cost := func(ep *encodePlan) float64 {
 		c := 0.5 * float64(ep.probe.Width*ep.probe.Height)
-		for _, r := range ep.rungs {
+		for _, o := range ep.videoOutputs() { // SVT-AV1 preset 10 costs about what x264 veryfast does
+			r := ep.rungs[o.rung]
 			c += float64(r.Width * r.Height)
 		}
 		return c
