@@ -26,7 +26,12 @@ import (
 // why an extra codec covers every rung by default: a player that starts on
 // AV1 must find the whole ladder in AV1, or it is stuck on the few rungs
 // that have it (hls.js issue #5708, a PeerTube video with H.264 480p and
-// AV1 1080p that never adapted).
+// AV1 1080p that never adapted). Seen here in headless Chromium 156 with
+// hls.js 1.7.4 (codecs_browser_test.go): hls.js keeps every level, starts
+// on AV1 although H.264 is listed first (it prefers the more efficient
+// codec set), adapts within AV1, and still plays when the page forces a
+// level of the other family. A quality menu that lists hls.levels as they
+// come shows each height once per codec.
 
 // Codec names accepted in Config.ExtraCodecs.
 const (
@@ -296,6 +301,24 @@ func (ep *encodePlan) extraEncoderArgs() []string {
 		)
 	}
 	return args
+}
+
+// timeoutScale stretches the ffmpeg time limit (set for the H.264 ladder)
+// by the extra codecs' share of the work, costed by pixels like stageShare:
+// AV1 on every rung at the default preset about doubles the run.
+func (ep *encodePlan) timeoutScale() float64 {
+	var h264, all float64
+	for _, o := range ep.videoOutputs() {
+		px := float64(ep.rungs[o.rung].Width * ep.rungs[o.rung].Height)
+		all += px
+		if o.codec == codecH264 {
+			h264 += px
+		}
+	}
+	if h264 == 0 {
+		return 1
+	}
+	return all / h264
 }
 
 func (ep *encodePlan) codec(name string) extraCodec {

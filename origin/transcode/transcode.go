@@ -151,7 +151,7 @@ func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, ou
 func encode(ctx context.Context, cfg Config, ep *encodePlan, progress func(float64)) error {
 	p := ep.probe
 	args := buildArgs(cfg, ep)
-	timeout := time.Duration(ffmpegTimeout(cfg, p) * float64(time.Second))
+	timeout := time.Duration(ffmpegTimeout(cfg, p) * ep.timeoutScale() * float64(time.Second))
 	pw := &progressWriter{durationS: p.DurationS, report: progress, now: time.Now}
 	start := time.Now()
 	res, err := run(ctx, cfg, cfg.FFmpeg, args, timeout, pw)
