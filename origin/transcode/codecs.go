@@ -79,12 +79,12 @@ type CodecSettings struct {
 // quarter fewer bits. The cap is 75% of H.264's to match: a tighter one
 // would bind on hard content and cost quality below the H.264 rung's.
 // In a whole ladder (five rungs sharing one decode, TestAV1Cost) AV1 at
-// every rung more than doubled the CPU time: see Config.ExtraCodecs.
+// every rung made the run 2.5 times the CPU time: see Config.ExtraCodecs.
 //
 // SVT-AV1 1.4 holds the cap loosely (capped CRF): on the grainy 60 s
-// source its 1080p rung averaged 3.7 Mbit/s against a 3 Mbit/s cap at CRF
-// 35. The master's BANDWIDTH is measured from the segments, so it is right
-// either way.
+// source at CRF 35 its 1080p rung averaged 3.7 Mbit/s against a 3 Mbit/s
+// cap. The master's BANDWIDTH is measured from the segments, so it is
+// right either way.
 func DefaultAV1() CodecSettings {
 	return CodecSettings{Preset: "10", CRF: 38, KbpsPercent: 75}
 }
@@ -317,8 +317,8 @@ func (ep *encodePlan) extraEncoderArgs() []string {
 
 // timeoutScale stretches the ffmpeg time limit (set for the H.264 ladder)
 // by the extra codecs' share of the work, costed by pixels like stageShare:
-// AV1 on every rung doubles the limit (it made the run 2.4 times the CPU
-// and 1.6 times the wall time of the H.264 ladder, TestAV1Cost).
+// AV1 on every rung doubles the limit (it made the run 2.5 times the CPU
+// and 2.1 times the wall time of the H.264 ladder, TestAV1Cost).
 func (ep *encodePlan) timeoutScale() float64 {
 	var h264, all float64
 	for _, o := range ep.videoOutputs() {

@@ -81,8 +81,9 @@ type Config struct {
 	// and signalled per codec so players take what they can decode (see
 	// codecs.go). AV1 at DefaultAV1 on every rung costs more than the
 	// H.264 ladder itself: the default ladder from a 60 s 1080p30
-	// phone-like source took 177 CPU s here, 432 CPU s with AV1 (+144%;
-	// wall 256 s → 405 s on 2 busy cores). TestAV1Cost measures it.
+	// phone-like source took 156 CPU s here, 388 CPU s with AV1 (+149%;
+	// wall 147 s → 311 s on 2 shared cores), for AV1 rungs of 34-45% fewer
+	// bits. TestAV1Cost measures it.
 	ExtraCodecs []string
 
 	// AV1 and HEVC configure the extra codecs (DefaultAV1, DefaultHEVC).

@@ -43,7 +43,7 @@ func splitStages(cfg Config, full *encodePlan) []*encodePlan {
 func stageShare(first, second *encodePlan) float64 {
 	cost := func(ep *encodePlan) float64 {
 		c := 0.5 * float64(ep.probe.Width*ep.probe.Height)
-		for _, o := range ep.videoOutputs() { // an AV1 rung costs roughly an x264 one (1.4× measured)
+		for _, o := range ep.videoOutputs() { // an AV1 rung costs roughly an x264 one (1.5× measured)
 			r := ep.rungs[o.rung]
 			c += float64(r.Width * r.Height)
 		}
