@@ -33,10 +33,7 @@ type Ladder struct {
 	ThumbnailWidths []int `json:"thumbnail_widths,omitempty"`
 	// ExtraCodecs are the codecs encoded beside H.264 ("av1", "hevc"),
 	// which every ladder has for the players that play nothing else.
-	//
-	// TODO: pass into transcode.Config.ExtraCodecs once that field lands
-	// (another branch adds AV1/HEVC encoding); until then it is parsed and
-	// validated but no extra codec is encoded.
+	// They go into transcode.Config.ExtraCodecs.
 	ExtraCodecs []string `json:"extra_codecs,omitempty"`
 }
 
@@ -78,6 +75,9 @@ func (l Ladder) apply(tc *transcode.Config) {
 	}
 	if len(l.ThumbnailWidths) > 0 {
 		tc.ThumbnailWidths = slices.Clone(l.ThumbnailWidths)
+	}
+	if len(l.ExtraCodecs) > 0 {
+		tc.ExtraCodecs = slices.Clone(l.ExtraCodecs)
 	}
 }
 

@@ -58,7 +58,9 @@ type plan struct {
 
 func (p *Processor) shouldChunk(probe *transcode.Probe) bool {
 	c := p.Chunking
-	return c.PieceSeconds > 0 && probe.HasVideo && probe.DurationS >= c.MinSeconds &&
+	// Chunks carry the H.264 ladder only: with extra codecs the source is
+	// encoded whole.
+	return c.PieceSeconds > 0 && len(p.Transcode.ExtraCodecs) == 0 && probe.HasVideo && probe.DurationS >= c.MinSeconds &&
 		probe.DurationS >= 2*c.PieceSeconds && c.Origins != nil && c.Origins() > 1 && p.Peers != nil && p.Work != nil
 }
 

@@ -46,6 +46,8 @@ type encodePlan struct {
 	posterW  int
 	posterH  int
 	sig      string // settings signature used in segment names
+
+	codecs []extraCodec // extra codecs beside H.264, for every rung or some
 }
 
 func newEncodePlan(cfg Config, p *Probe, input, outDir string) *encodePlan {
@@ -63,6 +65,7 @@ func newEncodePlan(cfg Config, p *Probe, input, outDir string) *encodePlan {
 		// that (no upscaling), nor than PosterMaxWidth.
 		ep.posterW = min(cfg.PosterMaxWidth, ep.rungs[0].Width)
 		ep.posterH = evenRound(float64(ep.posterW) * float64(p.Height) / float64(p.Width))
+		ep.codecs = planExtraCodecs(cfg)
 	}
 	ep.sig = settingsSignature(cfg, ep)
 	return ep
@@ -82,6 +85,7 @@ func settingsSignature(cfg Config, ep *encodePlan) string {
 	for _, r := range ep.rungs {
 		fmt.Fprintf(&b, "%dx%d@%d|", r.Width, r.Height, r.VideoKbps)
 	}
+	b.WriteString(ep.codecSignature())
 	fmt.Fprintf(&b, "%t|%t|%s|%d|%d", ep.audio, ep.posterAt >= 0, ep.probe.FormatName, ep.probe.SizeBytes, int64(ep.probe.DurationS*1000))
 	if ep.probe.HasVideo {
 		// The filters decide the pixels (tone mapping, for one): any
@@ -137,7 +141,7 @@ func (ep *encodePlan) filterGraph() string {
 	var outs []string
 	for i, r := range ep.rungs {
 		if r.Width == top.Width && r.Height == top.Height {
-			outs = append(outs, fmt.Sprintf("v%d", i))
+			outs = append(outs, ep.rungLabel(i))
 		} else {
 			outs = append(outs, fmt.Sprintf("s%d", i))
 		}
@@ -149,9 +153,10 @@ func (ep *encodePlan) filterGraph() string {
 		fmt.Sprintf("fps=%s,scale=%d:%d,%s", ep.fps, top.Width, top.Height, pixelFilters(ep.probe)), outs...)
 	for i, r := range ep.rungs {
 		if outs[i][0] == 's' {
-			node(outs[i], fmt.Sprintf("scale=%d:%d", r.Width, r.Height), fmt.Sprintf("v%d", i))
+			node(outs[i], fmt.Sprintf("scale=%d:%d", r.Width, r.Height), ep.rungLabel(i))
 		}
 	}
+	b.WriteString(ep.codecSplits())
 	if ep.posterAt >= 0 {
 		// trim twice: first drop frames before posterAt, then keep exactly
 		// one frame, after which this branch reports EOF and split stops
@@ -186,12 +191,13 @@ func buildArgs(cfg Config, ep *encodePlan) []string {
 		for i := range ep.rungs {
 			args = append(args, "-map", fmt.Sprintf("[v%d]", i))
 		}
-		adaptation = append(adaptation, "id=0,streams=v")
+		adaptation = append(adaptation, ep.h264Adaptation())
 	}
 	if ep.audio {
 		args = append(args, "-map", fmt.Sprintf("0:%d", p.AudioStream))
 		adaptation = append(adaptation, fmt.Sprintf("id=%d,streams=a", len(adaptation)))
 	}
+	args, adaptation = ep.appendExtraMaps(args, adaptation)
 	if len(ep.rungs) > 0 {
 		args = append(args,
 			"-c:v", "libx264", "-preset", cfg.Preset, "-profile:v", "high",
@@ -208,6 +214,7 @@ func buildArgs(cfg Config, ep *encodePlan) []string {
 				"-bufsize:v:"+s, fmt.Sprintf("%dk", 2*r.VideoKbps),
 			)
 		}
+		args = append(args, ep.extraEncoderArgs()...)
 	}
 	if ep.audio {
 		args = append(args, "-c:a", "aac", "-b:a", fmt.Sprintf("%dk", cfg.AudioKbps))

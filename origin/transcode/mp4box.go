@@ -50,6 +50,10 @@ func readInitSegment(path string) (*trackInfo, error) {
 		return parseAVCSampleEntry(typ, body)
 	case "mp4a":
 		return parseMP4ASampleEntry(body)
+	case "av01":
+		return parseAV1SampleEntry(body)
+	case "hvc1", "hev1":
+		return parseHEVCSampleEntry(typ, body)
 	}
 	return nil, fmt.Errorf("init segment %s: unexpected sample entry %q", path, typ)
 }

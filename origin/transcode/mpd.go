@@ -155,7 +155,10 @@ func (n *xmlNode) write(b *bytes.Buffer, depth int) {
 func isVideoSet(n *xmlNode) bool { return n.attr("contentType") == "video" }
 
 // mergeVideoMPD returns base with the video Representations of extra put
-// in front of base's own (extra holds the larger rungs). Each moved
+// in front of base's own (extra holds the larger rungs). With extra codecs
+// each MPD has one video AdaptationSet per codec; sets are matched by codec
+// family, and a set of extra whose codec base lacks (an extra codec only
+// on the large rungs) is moved over whole, under a free id. Each moved
 // Representation is renumbered by ids (old id → new id), and its segment
 // template names its files literally, since $RepresentationID$ would now
 // expand to the new id.
@@ -170,13 +173,82 @@ func mergeVideoMPD(base, extra []byte, ids map[string]string) ([]byte, error) {
 	}
 	bSets := b.find("AdaptationSet", isVideoSet)
 	eSets := e.find("AdaptationSet", isVideoSet)
-	if len(bSets) != 1 || len(eSets) != 1 {
-		return nil, fmt.Errorf("MPDs have %d and %d video adaptation sets, want 1 each", len(bSets), len(eSets))
+	periods := b.find("Period", nil)
+	if len(bSets) == 0 || len(eSets) == 0 || len(periods) != 1 {
+		return nil, fmt.Errorf("MPDs have %d and %d video adaptation sets and %d periods, want some and one", len(bSets), len(eSets), len(periods))
 	}
-	into, from := bSets[0], eSets[0]
-	var moved []*xmlNode
-	var rest []*xmlNode
-	for _, c := range from.children {
+	byFamily := map[string]*xmlNode{}
+	nextID := 0
+	for _, set := range b.find("AdaptationSet", nil) {
+		if id, err := strconv.Atoi(set.attr("id")); err == nil {
+			nextID = max(nextID, id+1)
+		}
+	}
+	for _, set := range bSets {
+		f := setFamily(set)
+		if byFamily[f] != nil {
+			return nil, fmt.Errorf("first stage MPD has two %s video adaptation sets", f)
+		}
+		byFamily[f] = set
+	}
+	moved := 0
+	for _, from := range eSets {
+		reps, err := renumberReps(from, ids)
+		if err != nil {
+			return nil, err
+		}
+		moved += len(reps)
+		into := byFamily[setFamily(from)]
+		if into == nil {
+			from.setAttr("id", strconv.Itoa(nextID))
+			nextID++
+			periods[0].children = append(periods[0].children, from)
+			continue
+		}
+		// Keep the non-Representation children (roles, descriptors) of
+		// the base set where they were, ahead of the representations.
+		var rest, own []*xmlNode
+		for _, c := range into.children {
+			if c.name == "Representation" {
+				own = append(own, c)
+			} else {
+				rest = append(rest, c)
+			}
+		}
+		into.children = append(append(rest, reps...), own...)
+		for _, k := range []string{"maxWidth", "maxHeight"} {
+			a, _ := strconv.Atoi(into.attr(k))
+			c, _ := strconv.Atoi(from.attr(k))
+			if c > a {
+				into.setAttr(k, strconv.Itoa(c))
+			}
+		}
+	}
+	if moved != len(ids) {
+		return nil, fmt.Errorf("second stage MPD has %d video representations, want %d", moved, len(ids))
+	}
+	return b.encode(), nil
+}
+
+// setFamily is the codec family of a video AdaptationSet, from its (or
+// its first Representation's) codecs attribute.
+func setFamily(set *xmlNode) string {
+	if c := set.attr("codecs"); c != "" {
+		return codecFamily(c)
+	}
+	for _, r := range set.children {
+		if r.name == "Representation" {
+			return codecFamily(r.attr("codecs"))
+		}
+	}
+	return ""
+}
+
+// renumberReps gives set's Representations their new ids and makes their
+// segment templates literal, returning them in order.
+func renumberReps(set *xmlNode, ids map[string]string) ([]*xmlNode, error) {
+	var reps []*xmlNode
+	for _, c := range set.children {
 		if c.name != "Representation" {
 			continue
 		}
@@ -193,28 +265,7 @@ func mergeVideoMPD(base, extra []byte, ids map[string]string) ([]byte, error) {
 				}
 			}
 		}
-		moved = append(moved, c)
+		reps = append(reps, c)
 	}
-	if len(moved) != len(ids) {
-		return nil, fmt.Errorf("second stage MPD has %d video representations, want %d", len(moved), len(ids))
-	}
-	// Keep the non-Representation children (roles, descriptors) of the
-	// base set where they were, ahead of the representations.
-	var reps []*xmlNode
-	for _, c := range into.children {
-		if c.name == "Representation" {
-			reps = append(reps, c)
-		} else {
-			rest = append(rest, c)
-		}
-	}
-	into.children = append(append(rest, moved...), reps...)
-	for _, k := range []string{"maxWidth", "maxHeight"} {
-		a, _ := strconv.Atoi(into.attr(k))
-		c, _ := strconv.Atoi(from.attr(k))
-		if c > a {
-			into.setAttr(k, strconv.Itoa(c))
-		}
-	}
-	return b.encode(), nil
+	return reps, nil
 }

@@ -39,11 +39,12 @@ func splitStages(cfg Config, full *encodePlan) []*encodePlan {
 // stageShare estimates the first stage's share of the work, in percent,
 // for progress reports: each run decodes the source (costed like half its
 // pixels, as measured for x264 veryfast rungs against H.264 decoding), and
-// each rung costs its pixels.
+// each rung costs its pixels, once per codec.
 func stageShare(first, second *encodePlan) float64 {
 	cost := func(ep *encodePlan) float64 {
 		c := 0.5 * float64(ep.probe.Width*ep.probe.Height)
-		for _, r := range ep.rungs {
+		for _, o := range ep.videoOutputs() { // an AV1 rung costs roughly an x264 one (1.5× measured)
+			r := ep.rungs[o.rung]
 			c += float64(r.Width * r.Height)
 		}
 		return c
@@ -75,8 +76,9 @@ func joinStages(cfg Config, first, second *encodePlan) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Stage one used ids 0..k-1 for video and k for audio.
-	next := len(first.rungs)
+	// Stage one used ids 0..k-1 for H.264, k for audio, then the extra
+	// codecs; stage two (no audio) 0..m-1 in videoOutputs order.
+	next := len(first.videoOutputs())
 	if first.audio {
 		next++
 	}
@@ -95,6 +97,9 @@ func joinStages(cfg Config, first, second *encodePlan) (*Result, error) {
 
 	base, err := os.ReadFile(filepath.Join(first.outDir, manifestName))
 	if err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+	if err := fixMPDCodecs(second.outDir); err != nil {
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
 	extra, err := os.ReadFile(filepath.Join(second.outDir, manifestName))
@@ -135,6 +140,9 @@ func joinStages(cfg Config, first, second *encodePlan) (*Result, error) {
 	}
 	renditions := append(st2.renditions, st1.renditions...)
 	video := append(st2.video, st1.video...)
+	if err := sortRenditions(renditions, video); err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
 	if err := writeMaster(first.outDir, renditions, video, st1.audio); err != nil {
 		return nil, fmt.Errorf("transcode: write master: %w", err)
 	}

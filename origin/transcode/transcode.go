@@ -31,6 +31,10 @@ type Rendition struct {
 	Codecs           string  `json:"codecs"`            // RFC 6381, e.g. "avc1.64001f,mp4a.40.2"
 	FrameRate        float64 `json:"frame_rate,omitempty"`
 	Playlist         string  `json:"playlist"` // its HLS media playlist, relative
+
+	// Codec is the video codec: "h264", "av1" or "hevc" (Config.ExtraCodecs);
+	// "" for audio-only output. Name repeats across codecs.
+	Codec string `json:"codec,omitempty"`
 }
 
 // Result describes a finished transcode. File names are relative to the
@@ -147,7 +151,7 @@ func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, ou
 func encode(ctx context.Context, cfg Config, ep *encodePlan, progress func(float64)) error {
 	p := ep.probe
 	args := buildArgs(cfg, ep)
-	timeout := time.Duration(ffmpegTimeout(cfg, p) * float64(time.Second))
+	timeout := time.Duration(ffmpegTimeout(cfg, p) * ep.timeoutScale() * float64(time.Second))
 	pw := &progressWriter{durationS: p.DurationS, report: progress, now: time.Now}
 	start := time.Now()
 	res, err := run(ctx, cfg, cfg.FFmpeg, args, timeout, pw)
@@ -208,6 +212,9 @@ func finish(cfg Config, ep *encodePlan) (*Result, error) {
 	if err := writeMaster(ep.outDir, st.renditions, st.video, st.audio); err != nil {
 		return nil, fmt.Errorf("transcode: write master: %w", err)
 	}
+	if err := fixMPDCodecs(ep.outDir); err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
 	if err := checkManifest(ep.outDir); err != nil {
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
@@ -249,8 +256,9 @@ func collect(ep *encodePlan, audio *mediaInfo) (*runOutput, error) {
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
 	p := ep.probe
-	if len(fm.video) != len(ep.rungs) && (p.HasVideo || len(fm.video) != 1) {
-		return nil, fmt.Errorf("transcode: ffmpeg's master lists %d video variants, expected %d", len(fm.video), len(ep.rungs))
+	outs := ep.videoOutputs()
+	if len(fm.video) != len(outs) && (p.HasVideo || len(fm.video) != 1) {
+		return nil, fmt.Errorf("transcode: ffmpeg's master lists %d video variants, expected %d", len(fm.video), len(outs))
 	}
 	if ep.audio {
 		uri := fm.audio
@@ -268,13 +276,17 @@ func collect(ep *encodePlan, audio *mediaInfo) (*runOutput, error) {
 		}
 	}
 	out := &runOutput{audio: audio}
-	for i, r := range ep.rungs {
+	for i, o := range outs {
+		r := ep.rungs[o.rung]
 		mi, err := readMedia(ep.outDir, fm.video[i])
 		if err != nil {
 			return nil, fmt.Errorf("transcode: %w", err)
 		}
 		if mi.track.Width != r.Width || mi.track.Height != r.Height {
 			return nil, fmt.Errorf("transcode: %s came out %dx%d, planned %dx%d", mi.uri, mi.track.Width, mi.track.Height, r.Width, r.Height)
+		}
+		if got := codecFamily(mi.track.Codec); got != o.codec {
+			return nil, fmt.Errorf("transcode: %s came out as %s (%s), planned %s", mi.uri, got, mi.track.Codec, o.codec)
 		}
 		if err := stripProgramDateTime(filepath.Join(ep.outDir, mi.uri)); err != nil {
 			return nil, fmt.Errorf("transcode: %w", err)
@@ -285,6 +297,7 @@ func collect(ep *encodePlan, audio *mediaInfo) (*runOutput, error) {
 			Bandwidth:        int(math.Ceil(mi.peakBps)),
 			AverageBandwidth: int(math.Ceil(mi.avgBps)),
 			Codecs:           mi.track.Codec,
+			Codec:            o.codec,
 			FrameRate:        math.Round(ep.fpsValue*1000) / 1000,
 			Playlist:         mi.uri,
 		}
