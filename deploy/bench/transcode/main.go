@@ -44,6 +44,7 @@ type options struct {
 	scaleSize    string
 	pieceSeconds float64
 	scaleRounds  int
+	firstPlay    int
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.IntVar(&o.scaleSeconds, "scaleout-seconds", 600, "length of the scale-out (d) source; 0 skips (d)")
 	flag.StringVar(&o.scaleSize, "scaleout-size", "854x480", "frame size of the scale-out source")
 	flag.Float64Var(&o.pieceSeconds, "piece-seconds", 60, "chunk length for the scale-out run")
+	flag.IntVar(&o.firstPlay, "first-play-height", -1, "override first_play_height (0: one run, no fast first play; -1: the default)")
 	flag.IntVar(&o.scaleRounds, "scaleout-rounds", 1, "alternating rounds of (d)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -106,6 +108,9 @@ func run(o options) error {
 	}
 
 	cfg := transcode.DefaultConfig()
+	if o.firstPlay >= 0 {
+		cfg.FirstPlayMaxHeight = o.firstPlay
+	}
 	p, err := transcode.ProbeFile(ctx, cfg, src)
 	if err != nil {
 		return fmt.Errorf("probe: %w", err)
@@ -248,6 +253,9 @@ func oursPipeline(ctx context.Context, cfg transcode.Config, src, out string) (*
 	}
 	if _, err := transcode.Images(ctx, cfg, src, p, out); err != nil {
 		return nil, 0, nil, err
+	}
+	if firstPlay == 0 { // one run: playable when everything is
+		firstPlay = time.Since(start).Seconds()
 	}
 	return res, firstPlay, cmds, nil
 }
