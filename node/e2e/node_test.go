@@ -221,9 +221,9 @@ type video struct {
 		Name   string `json:"name"`
 		Height int    `json:"height"`
 	} `json:"renditions"`
-	HLS       string `json:"hls"`
-	DASH      string `json:"dash"`
-	Thumbnail string `json:"thumbnail"`
+	HLS        string `json:"hls"`
+	DASH       string `json:"dash"`
+	Thumbnail  string `json:"thumbnail"`
 	Thumbnails []struct {
 		URL    string `json:"url"`
 		Width  int    `json:"width"`

@@ -51,9 +51,9 @@ type Peers interface {
 // plan travels in the chunk and join jobs: what the cutting origin
 // learnt, so that every chunk encodes the same ladder.
 type plan struct {
-	Probe    *transcode.Probe  `json:"probe"`
-	Pieces   []transcode.Piece `json:"pieces"`
-	Audio    bool              `json:"audio"`
+	Probe  *transcode.Probe  `json:"probe"`
+	Pieces []transcode.Piece `json:"pieces"`
+	Audio  bool              `json:"audio"`
 }
 
 func (p *Processor) shouldChunk(probe *transcode.Probe) bool {

@@ -51,8 +51,8 @@ type Processor struct {
 	Work     *blob.Bucket
 	Peers    Peers
 	Chunking Chunking
-	Now     func() time.Time
-	Logger  *slog.Logger
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // MediaPrefix is the key prefix of a video's media objects.
