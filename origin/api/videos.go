@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/origin/account"
@@ -53,28 +54,81 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// listVideos: GET /api/v1/videos?limit=&cursor= — public, ready videos,
-// newest first.
+// listVideos: GET /api/v1/videos?limit=&cursor=&owner= — public, ready
+// videos, newest first. With owner (an account's name) only that account's
+// videos, and the account's names beside them; the owner and admins see
+// all of them, whatever their status and visibility. An unknown owner is
+// a 404.
 func (h *Handler) listVideos(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.parts(w)
 	if !ok {
 		return
 	}
+	h.runListVideos(w, r, p.Node)
+}
+
+func (h *Handler) runListVideos(w http.ResponseWriter, r *http.Request, n *cluster.Node) {
 	limit, err := intParam(r, "limit", 20, 1, 100)
 	if err != nil {
 		httperr.BadRequest(w, err.Error())
 		return
 	}
-	vs, next, err := p.Node.ListVideos(r.URL.Query().Get("cursor"), limit, listed)
+	keep := listed
+	var owner *Owner
+	if name := r.URL.Query().Get("owner"); name != "" {
+		u, err := n.UserByName(name)
+		if err != nil {
+			h.writeStoreError(w, err, "user")
+			return
+		}
+		owner = &Owner{Name: u.Name, DisplayName: u.DisplayName}
+		caller := account.FromContext(r.Context())
+		all := caller != nil && (caller.User.ID == u.ID || caller.IsAdmin())
+		keep = func(v *model.Video) bool { return v.Owner == u.ID && (all || listed(v)) }
+	}
+	vs, next, err := n.ListVideos(r.URL.Query().Get("cursor"), limit, keep)
 	if err != nil {
 		h.writeStoreError(w, err, "cursor")
 		return
 	}
+	caller := account.FromContext(r.Context())
+	names := ownerNames(n)
 	out := make([]Video, 0, len(vs))
 	for _, v := range vs {
-		out = append(out, view(v))
+		vv := h.viewFor(v, caller)
+		names(&vv)
+		out = append(out, vv)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"videos": out, "next_cursor": next})
+	body := map[string]any{"videos": out, "next_cursor": next}
+	if owner != nil {
+		body["owner"] = owner
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// Owner is an account as lists of its videos name it.
+type Owner struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+}
+
+// ownerNames returns a function that fills in a view's owner names,
+// reading each account once.
+func ownerNames(n *cluster.Node) func(*Video) {
+	seen := map[string]*model.User{}
+	return func(v *Video) {
+		if v.Owner == "" {
+			return
+		}
+		u, ok := seen[v.Owner]
+		if !ok {
+			u, _ = n.User(v.Owner)
+			seen[v.Owner] = u
+		}
+		if u != nil {
+			v.OwnerName, v.OwnerDisplayName = u.Name, u.DisplayName
+		}
+	}
 }
 
 // getVideo: GET /api/v1/videos/{id}. Reads are local to the node; with
@@ -101,7 +155,9 @@ func (h *Handler) getVideo(w http.ResponseWriter, r *http.Request) {
 		h.writeStoreError(w, err, "video")
 		return
 	}
-	writeJSON(w, http.StatusOK, h.viewFor(v, account.FromContext(r.Context())))
+	out := h.viewFor(v, account.FromContext(r.Context()))
+	ownerNames(p.Node)(&out)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // patchBody is what PATCH takes; absent fields are left alone. Tags may be

@@ -10,19 +10,23 @@ import (
 // Video is the API's view of a video: the record, with the media paths
 // turned into URLs and internal fields left out.
 type Video struct {
-	ID          string           `json:"id"`
-	Owner       string           `json:"owner,omitempty"`
-	Title       string           `json:"title"`
-	Description string           `json:"description"`
-	Tags        []string         `json:"tags"`
-	Status      model.Status     `json:"status"`
-	Visibility  model.Visibility `json:"visibility"`
-	Progress    float64          `json:"progress"`
-	Error       string           `json:"error,omitempty"`
-	DurationS   float64          `json:"duration_s"`
-	Width       int              `json:"width,omitempty"`
-	Height      int              `json:"height,omitempty"`
-	SizeBytes   int64            `json:"size_bytes"`
+	ID    string `json:"id"`
+	Owner string `json:"owner,omitempty"`
+	// OwnerName and OwnerDisplayName are the owner's account names (the
+	// list and the video's own answer say them; search hits do not).
+	OwnerName        string           `json:"owner_name,omitempty"`
+	OwnerDisplayName string           `json:"owner_display_name,omitempty"`
+	Title            string           `json:"title"`
+	Description      string           `json:"description"`
+	Tags             []string         `json:"tags"`
+	Status           model.Status     `json:"status"`
+	Visibility       model.Visibility `json:"visibility"`
+	Progress         float64          `json:"progress"`
+	Error            string           `json:"error,omitempty"`
+	DurationS        float64          `json:"duration_s"`
+	Width            int              `json:"width,omitempty"`
+	Height           int              `json:"height,omitempty"`
+	SizeBytes        int64            `json:"size_bytes"`
 	// Language is the spoken language's BCP 47 tag, as the file declares
 	// it; absent when it declares none.
 	Language string `json:"language,omitempty"`
