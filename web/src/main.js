@@ -2,7 +2,7 @@
 //
 // Routes: /  ·  /upload  ·  /watch/{id}  ·  /search?q=&offset=
 //         /login  ·  /register  ·  /account  ·  /account/videos  ·  /account/setup?token=
-//         /admin (admins)
+//         /channel/{name}  ·  /admin (admins)
 // Every page is a function ({ root, params, query, signal }) that renders
 // into <main>. `signal` aborts when the user leaves the page: pages use it
 // to cancel fetches, stop polling and destroy the player.
@@ -14,6 +14,7 @@ import search from './pages/search.js';
 import account from './pages/account.js';
 import myVideos from './pages/my-videos.js';
 import admin from './pages/admin.js';
+import channel from './pages/channel.js';
 import { login, register, setup } from './pages/auth.js';
 import { notFound } from './pages/common.js';
 import { mountAccountNav } from './components/account-nav.js';
@@ -31,6 +32,7 @@ const routes = [
   [/^\/account\/?$/, account],
   [/^\/account\/videos\/?$/, myVideos],
   [/^\/account\/setup\/?$/, setup],
+  [/^\/channel\/([^/]+)\/?$/, channel],
   [/^\/admin\/?$/, admin],
 ];
 

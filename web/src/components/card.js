@@ -1,7 +1,7 @@
 // Video cards (home grid and search results).
 import { append, h, icon, ICONS, sleep } from '../lib/dom.js';
 import { formatDuration, formatDate, timeAgo, percent } from '../lib/format.js';
-import { getJSON, isAbort, videoURL, watchPath } from '../lib/api.js';
+import { channelPath, getJSON, isAbort, videoURL, watchPath } from '../lib/api.js';
 import { STATUS_LABEL, progressBar } from './status.js';
 import { thumbSrcset } from '../lib/storyboard.js';
 
@@ -72,8 +72,18 @@ function placeholder() {
   return h('div', { class: 'thumb-placeholder' }, icon(ICONS.film, 32));
 }
 
-/** One card. Works for both Video objects and search hits. */
-export function videoCard(v) {
+/** "by Name", linking the owner's channel (absent without an owner name). */
+export function ownerLink(v, testid = 'card-owner') {
+  if (!v.owner_name) return null;
+  return h('a', { class: 'owner-link', href: channelPath(v.owner_name), 'data-testid': testid },
+    v.owner_display_name?.trim() || v.owner_name);
+}
+
+/**
+ * One card. Works for both Video objects and search hits. With
+ * { owner: false } (the owner's own channel) it leaves out the owner.
+ */
+export function videoCard(v, { owner = true } = {}) {
   const status = v.status || 'ready';
   const title = v.title?.trim() || 'Untitled video';
   const d = status === 'ready' && v.duration_s > 0 ? formatDuration(v.duration_s) : '';
@@ -82,19 +92,21 @@ export function videoCard(v) {
     'data-testid': 'result-card',
     'data-id': v.id,
     'data-status': status,
+    'data-owner': owner ? null : 'false',
   },
     h('a', { class: 'card-link', href: watchPath(v.id) },
       thumbnail(v),
       h('h2', { class: 'card-title' }, title)),
     h('p', { class: 'card-meta' },
+      owner && v.owner_name ? [ownerLink(v), ' · '] : null,
       v.created_at
         ? h('time', { datetime: v.created_at, title: formatDate(v.created_at, true) }, timeAgo(v.created_at))
         : null,
       d ? h('span', { class: 'visually-hidden' }, `, duration ${d}`) : null));
 }
 
-export function cardItem(v) {
-  return h('li', null, videoCard(v));
+export function cardItem(v, opts) {
+  return h('li', null, videoCard(v, opts));
 }
 
 /**
@@ -111,7 +123,7 @@ export async function refreshPending(list, signal, interval = 3000) {
     await Promise.all([...pending].map(async (card) => {
       try {
         const v = await getJSON(videoURL(card.dataset.id), { signal });
-        if (card.isConnected) card.replaceWith(videoCard(v));
+        if (card.isConnected) card.replaceWith(videoCard(v, { owner: card.dataset.owner !== 'false' }));
       } catch (err) {
         if (isAbort(err)) return;
         if (err.status === 404 && card.isConnected) card.closest('li')?.remove();

@@ -106,6 +106,9 @@ export const videoURL = (id) => `/api/v1/videos/${encodeURIComponent(id)}`;
 export const captionURL = (id, lang, label) =>
   `${videoURL(id)}/captions/${encodeURIComponent(lang)}${label ? `?label=${encodeURIComponent(label)}` : ''}`;
 export const watchPath = (id) => `/watch/${encodeURIComponent(id)}`;
+export const channelPath = (name) => `/channel/${encodeURIComponent(name)}`;
+export const channelVideosURL = (name, cursor = '', limit = 20) =>
+  `/api/v1/videos?${new URLSearchParams({ owner: name, limit: String(limit), ...(cursor ? { cursor } : {}) })}`;
 export const myVideosPath = '/account/videos';
 export const loginPath = (next) => (next && next !== '/' ? `/login?next=${encodeURIComponent(next)}` : '/login');
 export const searchPath = (q, offset = 0) =>

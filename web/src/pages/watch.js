@@ -6,6 +6,7 @@ import { formatDate, formatDuration, timeAgo } from '../lib/format.js';
 import { progressBar, setProgress, statusText } from '../components/status.js';
 import { preloadHls, startPlayer } from '../player.js';
 import { scrubber } from '../components/scrubber.js';
+import { ownerLink } from '../components/card.js';
 import { pendingText, pickThumbnail } from '../lib/storyboard.js';
 import { errorBox, notFound } from './common.js';
 
@@ -261,6 +262,7 @@ async function waitUntilPlayable(stage, controls, details, video, signal) {
 function fillDetails(details, v) {
   const dur = (v.status === 'ready' || isPlayable(v)) && v.duration_s > 0 ? formatDuration(v.duration_s) : '';
   const facts = [];
+  if (v.owner_name) facts.push(h('span', null, 'By ', ownerLink(v, 'watch-owner')));
   if (v.created_at) {
     facts.push(h('span', null, 'Uploaded ',
       h('time', { datetime: v.created_at, title: formatDate(v.created_at, true) },
