@@ -24,7 +24,8 @@ const (
 
 // TestAdminBrowserDashboard opens the admin dashboard in headless Chromium
 // as an admin (the node's admin API token, which the browser sends with
-// every request): the account menu links to it; it lists this node as the
+// every request): the owner link on a home card opens the uploader's
+// channel, which lists the clip; the account menu links to it; it lists this node as the
 // healthy leader with its disk; the job queue shows a failed job with its
 // reason and retries it; the figures refresh by themselves; the users list
 // has the admin's account; a video is taken down from the moderation list.
@@ -55,6 +56,17 @@ func TestAdminBrowserDashboard(t *testing.T) {
 	b := startBrowser(t)
 	b.must("open the home page", chromedp.Navigate(n.base+"/"))
 	b.waitTrue("the account menu (the injected admin token)", 15*time.Second, `!!document.querySelector('`+selAccountMenu+`')`)
+
+	// ---- the uploader's channel, from the owner link on the home card
+	ownerLink := `[data-testid="result-card"][data-id="` + goodID + `"] [data-testid="card-owner"]`
+	b.waitTrue("the owner link on the clip's card", 15*time.Second, `!!document.querySelector('`+ownerLink+`')`)
+	b.must("click the owner link", chromedp.Click(chromedp.CSS(ownerLink)))
+	b.waitTrue("the channel page lists the clip, without owner links", 15*time.Second,
+		`location.pathname === '/channel/e2e' && !!document.querySelector('[data-testid="channel-name"]')?.textContent.trim()`+
+			` && !!document.querySelector('[data-testid="result-card"][data-id="`+goodID+`"]')`+
+			` && !document.querySelector('[data-testid="card-owner"]')`)
+	b.mustScreenshot("channel-desktop-1280x800")
+	phase("the channel page lists the uploader's video")
 	b.must("open the account menu", chromedp.Click(chromedp.CSS(selAccountMenu)))
 	b.waitTrue("the Admin dashboard link in the menu", 5*time.Second, `!!document.querySelector('`+selNavAdmin+`')?.offsetParent`)
 	b.must("click Admin dashboard", chromedp.Click(chromedp.CSS(selNavAdmin)))
