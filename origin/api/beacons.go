@@ -17,10 +17,10 @@ import (
 // Player beacons and what they add up to:
 //
 //	POST /api/v1/beacons               a player's beacon (anyone; see package beacon)
-//	GET  /api/v1/admin/qoe?video=&day= admins: playback quality by video, edge and day
+//	GET  /api/v1/admin/qoe?video=&day=&limit= admins: playback quality by video, edge and day
 
-// maxQoERows bounds the rows GET /api/v1/admin/qoe lists; totals and
-// by_edge still cover every row.
+// maxQoERows bounds the rows GET /api/v1/admin/qoe lists (limit may ask
+// for fewer, 0 for none); totals, by_edge and by_day still cover every row.
 const maxQoERows = 5000
 
 // QoEFigures is one row of sums with the averages made from them.
@@ -49,12 +49,15 @@ func figures(q model.QoE) QoEFigures {
 }
 
 // QoEView is GET /api/v1/admin/qoe's answer: the rows matching the
-// filters (by day, video, edge), their totals, and their sums by edge.
+// filters (by day, video, edge), their totals, their sums by edge and
+// their sums by day (oldest first; days without beacons are absent), the
+// series the dashboard draws.
 type QoEView struct {
 	Day       string       `json:"day,omitempty"`
 	Video     string       `json:"video,omitempty"`
 	Totals    QoEFigures   `json:"totals"`
 	ByEdge    []QoEFigures `json:"by_edge"`
+	ByDay     []QoEFigures `json:"by_day"`
 	Rows      []QoEFigures `json:"rows"`
 	Truncated bool         `json:"truncated,omitempty"`
 }
@@ -135,14 +138,20 @@ func (h *Handler) runAdminQoE(w http.ResponseWriter, r *http.Request, n *cluster
 			return
 		}
 	}
+	limit, err := intParam(r, "limit", maxQoERows, 0, maxQoERows)
+	if err != nil {
+		httperr.BadRequest(w, err.Error())
+		return
+	}
 	rows, err := n.QoE(day, video)
 	if err != nil {
 		h.writeStoreError(w, err, "qoe")
 		return
 	}
-	out := QoEView{Day: day, Video: video, ByEdge: []QoEFigures{}, Rows: make([]QoEFigures, 0, min(len(rows), maxQoERows))}
+	out := QoEView{Day: day, Video: video, ByEdge: []QoEFigures{}, ByDay: []QoEFigures{}, Rows: make([]QoEFigures, 0, min(len(rows), limit))}
 	var total model.QoE
 	edges := map[string]*model.QoE{}
+	days := map[string]*model.QoE{}
 	for _, row := range rows {
 		total.Add(row)
 		e := edges[row.Edge]
@@ -151,7 +160,13 @@ func (h *Handler) runAdminQoE(w http.ResponseWriter, r *http.Request, n *cluster
 			edges[row.Edge] = e
 		}
 		e.Add(row)
-		if len(out.Rows) < maxQoERows {
+		d := days[row.Day]
+		if d == nil {
+			d = &model.QoE{Day: row.Day, Video: video}
+			days[row.Day] = d
+		}
+		d.Add(row)
+		if len(out.Rows) < limit {
 			out.Rows = append(out.Rows, figures(*row))
 		} else {
 			out.Truncated = true
@@ -163,5 +178,9 @@ func (h *Handler) runAdminQoE(w http.ResponseWriter, r *http.Request, n *cluster
 		out.ByEdge = append(out.ByEdge, figures(*e))
 	}
 	sort.Slice(out.ByEdge, func(i, j int) bool { return out.ByEdge[i].Edge < out.ByEdge[j].Edge })
+	for _, d := range days {
+		out.ByDay = append(out.ByDay, figures(*d))
+	}
+	sort.Slice(out.ByDay, func(i, j int) bool { return out.ByDay[i].Day < out.ByDay[j].Day })
 	writeJSON(w, http.StatusOK, out)
 }

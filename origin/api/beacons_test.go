@@ -244,6 +244,33 @@ func TestAdminQoEMatchesBeacons(t *testing.T) {
 		t.Fatalf("v1 on all days: HTTP %d %+v", code, got)
 	}
 
+	// By day, for the dashboard's charts: every video, both days, oldest
+	// first; with limit=0 no rows but the same sums.
+	if code := rig.qoe(t, admin, "?limit=0", &got); code != http.StatusOK {
+		t.Fatalf("qoe by day: HTTP %d", code)
+	}
+	if len(got.Rows) != 0 || !got.Truncated || len(got.ByDay) != 2 {
+		t.Fatalf("limit=0: %d rows (truncated %v), %d days; want 0, true, 2", len(got.Rows), got.Truncated, len(got.ByDay))
+	}
+	d1, d2 := got.ByDay[0], got.ByDay[1]
+	if d1.Day != day1 || d1.Sessions != 4 || d1.StartupCount != 4 || d1.WatchedMs != 85000 || d1.RebufferMs != 800 {
+		t.Errorf("by_day[0] = %+v, want %s with 4 sessions, 4 startups, 85 s watched, 800 ms stalled", d1.QoE, day1)
+	}
+	near("day 1 startup_ms_avg", d1.StartupMsAvg, 3000.0/4)
+	near("day 1 rebuffer_ratio", d1.RebufferRatio, 800.0/85800)
+	if d2.Day != day2 || d2.Sessions != 1 || d2.WatchedMs != 10000 || d2.RebufferRatio != 0 {
+		t.Errorf("by_day[1] = %+v, want %s with 1 session, 10 s watched, no stall", d2.QoE, day2)
+	}
+	if got.Totals.Sessions != 5 {
+		t.Errorf("totals with limit=0: %d sessions, want 5", got.Totals.Sessions)
+	}
+	if code := rig.qoe(t, admin, "?video=v1&limit=1", &got); code != http.StatusOK || len(got.Rows) != 1 || !got.Truncated || len(got.ByDay) != 2 {
+		t.Errorf("limit=1: HTTP %d, %d rows, truncated %v, %d days", code, len(got.Rows), got.Truncated, len(got.ByDay))
+	}
+	if code := rig.qoe(t, admin, "?limit=-1", nil); code != http.StatusBadRequest {
+		t.Errorf("limit=-1: HTTP %d, want 400", code)
+	}
+
 	// Admins only; a bad day is a 400.
 	if code := rig.qoe(t, nil, "", nil); code != http.StatusUnauthorized {
 		t.Errorf("anonymous: HTTP %d, want 401", code)
