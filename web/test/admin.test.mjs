@@ -34,3 +34,15 @@ test('quota inputs are megabytes; empty is no limit', () => {
   assert.ok(Number.isNaN(mbToQuota('-1')));
   assert.ok(Number.isNaN(mbToQuota('lots')));
 });
+
+test('formatMs and formatPercent', async () => {
+  const { formatMs, formatPercent } = await import('../src/lib/admin.js');
+  assert.equal(formatMs(850.4), '850 ms');
+  assert.equal(formatMs(1250), '1.25 s');
+  assert.equal(formatMs(1000), '1 s');
+  assert.equal(formatMs(NaN), '—');
+  assert.equal(formatPercent(2.54), '2.5%');
+  assert.equal(formatPercent(0.934), '0.93%');
+  assert.equal(formatPercent(0), '0%');
+  assert.equal(formatPercent(100), '100%');
+});

@@ -28,3 +28,16 @@ export function mbToQuota(text) {
   if (!Number.isFinite(v) || v < 0) return NaN;
   return Math.round(v * MB);
 }
+
+/** A duration in milliseconds, as "850 ms" or "1.25 s". */
+export function formatMs(ms) {
+  if (!Number.isFinite(ms)) return '—';
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 10) / 100} s`;
+}
+
+/** A share in percent (0-100), as "2.5%" (up to two decimals under 1%). */
+export function formatPercent(p) {
+  if (!Number.isFinite(p)) return '—';
+  const digits = p !== 0 && Math.abs(p) < 1 ? 2 : 1;
+  return `${Number(p.toFixed(digits))}%`;
+}

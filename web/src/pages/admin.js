@@ -1,12 +1,15 @@
 // /admin: the admin dashboard. Nodes (roles, leader, health, disk) and the
 // job queue (running, queued, failed with the reason, retry) refresh every
-// few seconds; users (role, disabled, quotas) and moderation (take a video
-// down, delete it) load once and on demand.
+// few seconds; playback charts (plays, startup time and rebuffer ratio per
+// day), users (role, disabled, quotas) and moderation (take a video down,
+// delete it) load once and on demand.
 import { h, icon, ICONS, sleep } from '../lib/dom.js';
 import { getJSON, isAbort, sendJSON, videoURL, watchPath } from '../lib/api.js';
 import { currentUser, sessionEnded } from '../lib/auth.js';
 import { formatBytes, formatDate, timeAgo } from '../lib/format.js';
-import { diskPercent, mbToQuota, quotaToMB, sortJobs } from '../lib/admin.js';
+import { diskPercent, formatMs, formatPercent, mbToQuota, quotaToMB, sortJobs } from '../lib/admin.js';
+import { lastDays, series } from '../lib/chart.js';
+import { chart } from '../components/chart.js';
 import { errorBox, loginRequired, statusLine } from './common.js';
 
 const ADMIN = '/api/v1/admin';
@@ -50,14 +53,17 @@ export default async function admin({ root, signal }) {
     h('nav', { class: 'admin-jump', 'aria-label': 'Dashboard sections' },
       h('a', { href: '#nodes-title' }, 'Nodes'),
       h('a', { href: '#jobs-title' }, 'Jobs'),
+      h('a', { href: '#playback-title' }, 'Playback'),
       h('a', { href: '#users-title' }, 'Users'),
       h('a', { href: '#moderation-title' }, 'Moderation')));
   const nodes = nodesPanel(ctx);
   const jobs = jobsPanel(ctx);
+  const playback = playbackPanel(ctx);
   const users = usersPanel(ctx);
   const moderation = moderationPanel(ctx);
-  root.append(nodes.el, jobs.el, users.el, moderation.el);
+  root.append(nodes.el, jobs.el, playback.el, users.el, moderation.el);
 
+  playback.load();
   users.load().then(() => moderation.load());
   // Live figures: nodes and jobs, every POLL_MS, until the page is left.
   // A slow answer delays the next poll rather than piling requests up.
@@ -227,6 +233,40 @@ function jobsPanel(ctx) {
     h('div', { class: 'field field-inline' }, h('label', { for: 'job-filter' }, 'Show'), filter),
     status, list, result);
   return { el, load, loaded: () => seen };
+}
+
+// --------------------------------------------------------------- playback
+
+export const CHART_DAYS = 30;
+
+function playbackPanel(ctx) {
+  const charts = h('div', { class: 'charts', 'data-testid': 'qoe-charts' });
+  const totals = h('p', { class: 'muted', 'data-testid': 'qoe-totals' });
+  const status = h('div');
+  const refresh = h('button', { type: 'button', class: 'btn btn-small' }, 'Reload');
+  async function load() {
+    await guarded(status, 'the playback figures', ctx, async () => {
+      const q = await getJSON(`${ADMIN}/qoe?limit=0`, { signal: ctx.signal });
+      const days = lastDays(CHART_DAYS);
+      const byDay = q.by_day || [];
+      const t = q.totals || {};
+      const plays = t.sessions || 0;
+      totals.textContent = `All time: ${plays} ${plays === 1 ? 'play' : 'plays'}, average startup ${t.startup_count ? formatMs(t.startup_ms_avg) : '—'}, `
+        + `rebuffering ${t.watched_ms || t.rebuffer_ms ? formatPercent((t.rebuffer_ratio || 0) * 100) : '—'} of the time.`;
+      charts.replaceChildren(
+        chart({ title: 'Plays per day', kind: 'bar', days, testid: 'qoe-chart-plays',
+          values: series(byDay, days, (r) => r.sessions || 0, 0), format: (v) => String(Math.round(v)) }),
+        chart({ title: 'Average startup time per day', kind: 'line', days, testid: 'qoe-chart-startup',
+          values: series(byDay, days, (r) => (r.startup_count > 0 ? r.startup_ms_avg : null)), format: formatMs }),
+        chart({ title: 'Rebuffer ratio per day', kind: 'line', days, testid: 'qoe-chart-rebuffer',
+          values: series(byDay, days, (r) => (r.watched_ms + r.rebuffer_ms > 0 ? r.rebuffer_ratio * 100 : null)), format: formatPercent }));
+    });
+  }
+  refresh.addEventListener('click', () => load());
+  const el = panel('playback-title', 'Playback',
+    `What players reported over the last ${CHART_DAYS} days (UTC): plays (player sessions), the average time to the first frame, and the share of play time spent stalled.`,
+    h('div', { class: 'actions' }, refresh), totals, status, charts);
+  return { el, load };
 }
 
 // ------------------------------------------------------------------ users
