@@ -25,7 +25,8 @@ const (
 // TestAdminBrowserDashboard opens the admin dashboard in headless Chromium
 // as an admin (the node's admin API token, which the browser sends with
 // every request): the owner link on a home card opens the uploader's
-// channel, which lists the clip; the account menu links to it; it lists this node as the
+// channel, which lists the clip; the account menu links to it; the
+// playback charts draw a beacon's session (plays, startup, stalls); it lists this node as the
 // healthy leader with its disk; the job queue shows a failed job with its
 // reason and retries it; the figures refresh by themselves; the users list
 // has the admin's account; a video is taken down from the moderation list.
@@ -52,6 +53,17 @@ func TestAdminBrowserDashboard(t *testing.T) {
 		t.Fatalf("the clip is %q, want ready", v.Status)
 	}
 	phase("node with a failed and a ready video")
+	// One player session of the clip today: 1.5 s to start, 20 s played,
+	// 1 s stalled; the dashboard's charts draw it.
+	beaconBody := `{"session":"e2e-charts","video":"` + goodID + `","watched_s":20,"startup_ms":1500,"rebuffers":1,"rebuffer_ms":1000,"bitrate_kbps":800}`
+	resp, err := http.Post(n.base+"/api/v1/beacons", "text/plain", strings.NewReader(beaconBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("beacon: HTTP %d", resp.StatusCode)
+	}
 
 	b := startBrowser(t)
 	b.must("open the home page", chromedp.Navigate(n.base+"/"))
@@ -90,6 +102,17 @@ func TestAdminBrowserDashboard(t *testing.T) {
 			` && document.querySelector('[data-testid="job-count-dead"]').textContent.startsWith('1')`)
 	b.waitTrue("the admin's account in the users list", 10*time.Second,
 		`[...document.querySelectorAll('[data-testid="user"]')].some(u => u.textContent.includes('@e2e') && u.textContent.includes('you'))`)
+	// ---- playback charts: today's play, startup and stall, with text alternatives
+	b.waitTrue("the playback charts with today's session", 15*time.Second,
+		`(() => { const c = (m) => document.querySelector('[data-testid="qoe-chart-' + m + '"]');`+
+			` if (!c('plays') || !c('startup') || !c('rebuffer')) return false;`+
+			` const last = (m) => [...c(m).querySelectorAll('tbody tr')].pop()?.querySelector('td')?.textContent;`+
+			` return c('plays').querySelectorAll('tbody tr').length === 30 && last('plays') === '1'`+
+			` && last('startup') === '1.5 s' && /^4\.8%$/.test(last('rebuffer'))`+
+			` && c('plays').querySelectorAll('rect.chart-bar').length === 1 && !!c('startup').querySelector('.chart-dot')`+
+			` && /highest 1\.5 s/.test(c('startup').querySelector('svg desc').textContent)`+
+			` && c('rebuffer').querySelector('svg').getAttribute('role') === 'img'; })()`)
+	phase("the playback charts show the session")
 	b.waitTrue("the ready video in the moderation list", 10*time.Second,
 		`[...document.querySelectorAll('`+selModeration+`')].some(v => v.dataset.id === '`+goodID+`')`)
 	b.scrollTop()
