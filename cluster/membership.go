@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -297,6 +298,8 @@ type Status struct {
 	// CommandLevel is the command set this node's build understands
 	// (command.Level); builds from before levels report none.
 	CommandLevel uint8 `json:"command_level,omitempty"`
+	// EdgeCache is an edge's recent cache figures, when asked for.
+	EdgeCache *CacheHistory `json:"edge_cache,omitempty"`
 }
 
 // LocalStatus describes this node.
@@ -326,6 +329,23 @@ func (n *Node) LocalStatus() Status {
 // at once; a server that does not answer within the timeout is shown as
 // unreachable. withHash adds each node's state hash.
 func (n *Node) ClusterStatus(ctx context.Context, withHash bool) ([]Status, error) {
+	return n.ClusterStatusWith(ctx, StatusOptions{Hash: withHash})
+}
+
+// localStatus is LocalStatus with what opts asks for.
+func (n *Node) localStatus(opts StatusOptions) Status {
+	st := n.LocalStatus()
+	if opts.Hash {
+		st.StateHash, _ = n.StateHash()
+	}
+	if opts.History {
+		st.EdgeCache = n.cacheHistory()
+	}
+	return st
+}
+
+// ClusterStatusWith is ClusterStatus with what opts asks for.
+func (n *Node) ClusterStatusWith(ctx context.Context, opts StatusOptions) ([]Status, error) {
 	f := n.c().raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return nil, err
@@ -340,16 +360,13 @@ func (n *Node) ClusterStatus(ctx context.Context, withHash bool) ([]Status, erro
 	var wg sync.WaitGroup
 	for i, s := range servers {
 		if s.ID == raft.ServerID(n.id) {
-			out[i] = n.LocalStatus()
-			if withHash {
-				out[i].StateHash, _ = n.StateHash()
-			}
+			out[i] = n.localStatus(opts)
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := n.peerStatus(ctx, string(s.Address), withHash)
+			st, err := n.peerStatus(ctx, string(s.Address), opts)
 			if err != nil {
 				st = Status{ID: string(s.ID), Addr: string(s.Address), State: "unreachable", Problem: err.Error(),
 					Voter: s.Suffrage == raft.Voter}
@@ -365,15 +382,22 @@ func (n *Node) ClusterStatus(ctx context.Context, withHash bool) ([]Status, erro
 	return out, nil
 }
 
-func (n *Node) peerStatus(ctx context.Context, addr string, withHash bool) (Status, error) {
+func (n *Node) peerStatus(ctx context.Context, addr string, opts StatusOptions) (Status, error) {
 	if n.rpc == nil {
 		return Status{}, errors.New("no cluster port")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	q := url.Values{}
+	if opts.Hash {
+		q.Set("hash", "1")
+	}
+	if opts.History {
+		q.Set("history", "1")
+	}
 	u := "http://" + addr + "/rpc/status"
-	if withHash {
-		u += "?hash=1"
+	if len(q) > 0 {
+		u += "?" + q.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

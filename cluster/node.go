@@ -114,6 +114,9 @@ type Node struct {
 	nextL     int
 	listeners map[int]func(fsm.Event)
 
+	// history is the edge role's cache history for the status, if any.
+	history atomic.Pointer[historySource]
+
 	// Multi-node only.
 	mux *transport.Mux
 	// resetMu serialises resets against each other and against Close.

@@ -153,10 +153,8 @@ func (n *Node) rpcRemove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) rpcStatus(w http.ResponseWriter, r *http.Request) {
-	st := n.LocalStatus()
-	if r.URL.Query().Get("hash") != "" {
-		st.StateHash, _ = n.StateHash()
-	}
+	q := r.URL.Query()
+	st := n.localStatus(StatusOptions{Hash: q.Get("hash") != "", History: q.Get("history") != ""})
 	writeJSON(w, http.StatusOK, st)
 }
 
