@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap/exp/zapslog"
@@ -49,6 +50,8 @@ type running struct {
 	gate     *access.Gate
 	poolKey  string
 	unlisten func()
+	// unhistory takes the cache history out of the node's status.
+	unhistory func()
 }
 
 // Role defaults.
@@ -114,18 +117,20 @@ func (e *Role) Start(n *cluster.Node) error {
 		if err != nil {
 			return nil, err
 		}
-		return cacheDestructor{c}, nil
+		return newPooledCache(c), nil
 	})
 	if err != nil {
 		return fmt.Errorf("open the edge cache: %w", err)
 	}
-	c := val.(cacheDestructor).Cache
+	pc := val.(*pooledCache)
+	c := pc.Cache
 	if loaded {
 		c.Resize(e.MemoryBytes, e.DiskBytes)
 	}
 	// Private media needs a token signed with the cluster's media keys.
 	r := &running{cache: c, gate: access.NewGate(n, access.NewSignedTokens(n)), poolKey: key}
 	r.unlisten = n.Listen(r.onEvent)
+	r.unhistory = n.SetCacheHistory(pc.history.snapshot)
 	e.running.Store(r)
 	e.log.Info("edge role started", "cache", c.String(), "memory_bytes", e.MemoryBytes, "disk_bytes", e.DiskBytes)
 	return nil
@@ -139,6 +144,7 @@ func (e *Role) Stop() error {
 		return nil
 	}
 	r.unlisten()
+	r.unhistory()
 	_, err := caches.Delete(r.poolKey)
 	return err
 }
@@ -162,10 +168,30 @@ func (e *Role) Cache() *cache.Cache {
 	return nil
 }
 
-type cacheDestructor struct{ *cache.Cache }
+// pooledCache is the cache shared across reloads, with its history and
+// the sampler that fills it.
+type pooledCache struct {
+	*cache.Cache
+	history *history
+	stop    chan struct{}
+}
+
+func newPooledCache(c *cache.Cache) *pooledCache {
+	stats := c.Stats()
+	p := &pooledCache{
+		Cache:   c,
+		history: newHistory(historyStep, historySlots, time.Now, func() figures { return readFigures(stats) }),
+		stop:    make(chan struct{}),
+	}
+	go p.history.run(p.stop)
+	return p
+}
 
 // Destruct implements caddy.Destructor.
-func (d cacheDestructor) Destruct() error { return d.Close() }
+func (p *pooledCache) Destruct() error {
+	close(p.stop)
+	return p.Close()
+}
 
 // Interface guards
 var (
@@ -173,4 +199,5 @@ var (
 	_ cluster.ReadyChecker = (*Role)(nil)
 	_ caddy.Provisioner    = (*Role)(nil)
 	_ caddy.Validator      = (*Role)(nil)
+	_ caddy.Destructor     = (*pooledCache)(nil)
 )
