@@ -20,6 +20,7 @@ import (
 // anyone else):
 //
 //	GET  /api/v1/admin/cluster               every node: roles, state, leader, applied index, health, disk
+//	GET  /api/v1/admin/cluster?history=1     the same, with each edge's cache figures a minute for a day (edge_cache)
 //	GET  /api/v1/admin/jobs?state=&limit=    the job queue, newest first, and counts by state
 //	POST /api/v1/admin/jobs/{id}/retry       a dead job back in the queue with fresh attempts
 //
@@ -78,7 +79,8 @@ func (h *Handler) runAdminCluster(w http.ResponseWriter, r *http.Request, n *clu
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	nodes, err := n.ClusterStatus(ctx, false)
+	opts := cluster.StatusOptions{History: r.URL.Query().Get("history") != ""}
+	nodes, err := n.ClusterStatusWith(ctx, opts)
 	if err != nil {
 		h.writeStoreError(w, err, "cluster")
 		return

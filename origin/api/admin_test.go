@@ -201,3 +201,52 @@ func TestAdminAPIClusterJobsRetry(t *testing.T) {
 		t.Errorf("retry of an unknown job: HTTP %d, want 404", code)
 	}
 }
+
+// TestAdminAPIClusterHistory: ?history=1 adds the node's edge cache
+// history (edge_cache) to its status; without it the answer stays small.
+func TestAdminAPIClusterHistory(t *testing.T) {
+	n := openNode(t, t.TempDir())
+	defer n.Close()
+	hd := adminMux(n, &account.Principal{User: &model.User{ID: "admin1", Role: model.RoleAdmin}})
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	remove := n.SetCacheHistory(func() *cluster.CacheHistory {
+		return &cluster.CacheHistory{Start: start, StepSeconds: 60,
+			MemHits: []int64{3, 0}, DiskHits: []int64{1, 0}, Stale: []int64{0, 0}, Misses: []int64{1, 2},
+			MemBytes: []int64{3000, 0}, DiskBytes: []int64{1000, 0}, StaleBytes: []int64{0, 0}, UpstreamBytes: []int64{1000, 2000}}
+	})
+
+	var raw struct {
+		Nodes []map[string]json.RawMessage `json:"nodes"`
+	}
+	adminCall(t, hd, http.MethodGet, "/api/v1/admin/cluster", &raw)
+	if _, ok := raw.Nodes[0]["edge_cache"]; ok {
+		t.Errorf("edge_cache without ?history=1: %s", raw.Nodes[0]["edge_cache"])
+	}
+
+	var cv cluster.ClusterView
+	if code := adminCall(t, hd, http.MethodGet, "/api/v1/admin/cluster?history=1", &cv); code != http.StatusOK {
+		t.Fatalf("cluster?history=1: HTTP %d", code)
+	}
+	h := cv.Nodes[0].EdgeCache
+	if h == nil || !h.Start.Equal(start) || h.StepSeconds != 60 || len(h.MemHits) != 2 || h.Misses[1] != 2 || h.UpstreamBytes[1] != 2000 {
+		t.Fatalf("edge_cache %+v: want the node's history", h)
+	}
+	adminCall(t, hd, http.MethodGet, "/api/v1/admin/cluster?history=1", &raw)
+	var keys map[string]any
+	if err := json.Unmarshal(raw.Nodes[0]["edge_cache"], &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"start", "step_seconds", "mem_hits", "disk_hits", "stale", "misses", "mem_bytes", "disk_bytes", "stale_bytes", "upstream_bytes"} {
+		if _, ok := keys[k]; !ok {
+			t.Errorf("edge_cache lacks %q", k)
+		}
+	}
+
+	// A node whose edge role stopped has none.
+	remove()
+	cv = cluster.ClusterView{}
+	adminCall(t, hd, http.MethodGet, "/api/v1/admin/cluster?history=1", &cv)
+	if cv.Nodes[0].EdgeCache != nil {
+		t.Errorf("edge_cache after the role stopped: %+v", cv.Nodes[0].EdgeCache)
+	}
+}
