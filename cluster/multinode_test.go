@@ -259,6 +259,24 @@ func TestClusterFormsForwardsAndReplicates(t *testing.T) {
 	if leaders != 1 {
 		t.Errorf("%d leaders in %+v", leaders, st)
 	}
+
+	// The edge's cache history travels over the cluster port, when asked.
+	tc.nodes["e1"].SetCacheHistory(func() *CacheHistory { return &CacheHistory{StepSeconds: 60, MemHits: []int64{7}} })
+	st, err = tc.nodes["o3"].ClusterStatusWith(context.Background(), StatusOptions{History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if got := s.EdgeCache != nil && len(s.EdgeCache.MemHits) == 1 && s.EdgeCache.MemHits[0] == 7; got != (s.ID == "e1") {
+			t.Errorf("history of %s: %+v", s.ID, s.EdgeCache)
+		}
+	}
+	st, _ = tc.nodes["o3"].ClusterStatus(context.Background(), false)
+	for _, s := range st {
+		if s.EdgeCache != nil {
+			t.Errorf("history of %s without asking: %+v", s.ID, s.EdgeCache)
+		}
+	}
 }
 
 // TestPartitionedFollowerCatchesUpFromSnapshot: a follower cut off while
