@@ -1,7 +1,7 @@
 // Unit tests of the dashboard charts' pure helpers.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { lastDays, linePath, lonePoints, niceMax, scale, series, summary } from '../src/lib/chart.js';
+import { edgePeriods, edgeSeries, lastDays, lastPeriods, linePath, lonePoints, mergePeriods, niceMax, scale, series, summary } from '../src/lib/chart.js';
 
 test('lastDays: UTC days up to today, oldest first, across a month end', () => {
   assert.deepEqual(lastDays(3, new Date('2026-03-01T23:30:00Z')), ['2026-02-27', '2026-02-28', '2026-03-01']);
@@ -57,4 +57,36 @@ test('summary: the range, the highest and the latest value', () => {
   assert.equal(summary(days, [300, 900, null], f),
     '2026-02-27 to 2026-03-01: highest 900 ms on 2026-02-28; latest 900 ms on 2026-02-28.');
   assert.equal(summary(days, [null, null, null], f), 'No data from 2026-02-27 to 2026-03-01.');
+});
+
+test('lastPeriods: aligned UTC periods up to the current one, labelled', () => {
+  const { starts, labels } = lastPeriods(3, 15 * 60e3, new Date('2026-11-26T10:07:00Z'));
+  assert.deepEqual(labels, ['2026-11-26 09:30', '2026-11-26 09:45', '2026-11-26 10:00']);
+  assert.equal(starts[2], Date.parse('2026-11-26T10:00:00Z'));
+  assert.equal(starts[1] - starts[0], 15 * 60e3);
+});
+
+test('edgePeriods, mergePeriods, edgeSeries: hit ratio and bytes/s per period, per edge and summed', () => {
+  const ms = 2 * 60e3; // two one-minute samples a period
+  const a = {
+    start: '2026-11-26T10:01:00Z', step_seconds: 60,
+    mem_hits: [3, 1, 0], disk_hits: [1, 0, 0], stale: [0, 1, 0], misses: [0, 2, 0],
+    mem_bytes: [300, 100, 0], disk_bytes: [100, 0, 0], stale_bytes: [0, 50, 0], upstream_bytes: [0, 999, 0],
+  };
+  const b = { start: '2026-11-26T10:02:00Z', step_seconds: 60, mem_hits: [0, 0], disk_hits: [0, 0], stale: [0, 0], misses: [4, 0], mem_bytes: [0, 0] };
+  const pa = edgePeriods(a, ms);
+  const t = (s) => Date.parse(`2026-11-26T${s}:00Z`);
+  // 10:01 lies in the 10:00 period, 10:02 and 10:03 in the 10:02 one.
+  assert.deepEqual([...pa], [[t('10:00'), { hits: 4, requests: 4, bytes: 400 }], [t('10:02'), { hits: 2, requests: 4, bytes: 150 }]]);
+
+  const starts = [t('09:58'), t('10:00'), t('10:02')];
+  const one = edgeSeries(pa, starts, ms);
+  assert.deepEqual(one.hitRatio, [null, 100, 50]);
+  assert.deepEqual(one.bytesPerSecond, [0, 400 / 120, 150 / 120]);
+
+  const all = edgeSeries(mergePeriods([pa, edgePeriods(b, ms)]), starts, ms);
+  assert.deepEqual(all.hitRatio, [null, 100, 25]);
+
+  assert.equal(edgePeriods(null, ms).size, 0);
+  assert.equal(edgePeriods({ start: 'nonsense', step_seconds: 60, mem_hits: [1] }, ms).size, 0);
 });

@@ -19,11 +19,13 @@ function s(tag, attrs, ...children) {
 let seq = 0;
 
 /**
- * chart({ title, kind: 'bar' | 'line', days, values, format, testid })
+ * chart({ title, kind: 'bar' | 'line', days, values, format, testid, heading, attrs })
  * values has one number (or null: no data) per day; format turns one into
- * text ("1.2 s").
+ * text ("1.2 s"). days may be other periods' labels, with heading the
+ * table's name for them (default "Day (UTC)"); attrs are more attributes
+ * of the <figure>.
  */
-export function chart({ title, kind, days, values, format, testid }) {
+export function chart({ title, kind, days, values, format, testid, heading = 'Day (UTC)', attrs = null }) {
   const id = `chart-${++seq}`;
   const known = values.filter((v) => v != null && Number.isFinite(v));
   const max = niceMax(Math.max(0, ...known));
@@ -59,11 +61,11 @@ export function chart({ title, kind, days, values, format, testid }) {
   // width it is given, and would widen the page.
   const table = h('div', { class: 'visually-hidden' }, h('table', null,
     h('caption', null, title),
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Day (UTC)'), h('th', { scope: 'col' }, title))),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, heading), h('th', { scope: 'col' }, title))),
     h('tbody', null, days.map((d, i) => h('tr', null,
       h('th', { scope: 'row' }, d),
       h('td', null, values[i] == null ? 'no data' : format(values[i])))))));
-  return h('figure', { class: 'chart', 'data-testid': testid, 'data-points': String(known.length) },
+  return h('figure', { ...attrs, class: 'chart', 'data-testid': testid, 'data-points': String(known.length) },
     h('figcaption', { class: 'chart-title' }, title),
     h('div', { class: 'chart-plot' },
       h('span', { class: 'chart-max', 'aria-hidden': 'true' }, format(max)),

@@ -74,3 +74,72 @@ export function summary(days, values, format) {
   const [lastV, lastI] = known[known.length - 1];
   return `${range}: highest ${format(maxV)} on ${days[maxI]}; latest ${format(lastV)} on ${days[lastI]}.`;
 }
+
+// ------------------------------------------------------- edge cache charts
+
+/**
+ * The n periods of ms milliseconds up to and including end's, oldest first:
+ * their starts (ms since the epoch) and labels ("2026-11-26 09:15", UTC).
+ */
+export function lastPeriods(n, ms, end = new Date()) {
+  const last = Math.floor(end.getTime() / ms) * ms;
+  const starts = Array.from({ length: n }, (_, i) => last - (n - 1 - i) * ms);
+  return { starts, labels: starts.map((t) => new Date(t).toISOString().slice(0, 16).replace('T', ' ')) };
+}
+
+const at = (a, i) => (a && Number.isFinite(a[i]) ? a[i] : 0);
+
+/**
+ * An edge's cache history (a status's edge_cache: a sample a step, oldest
+ * first) summed into periods of ms: a Map from a period's start to
+ * { hits, requests, bytes }. Hits are answers from the cache (memory, disk
+ * or a stale copy), requests those plus misses, bytes the body bytes the
+ * cache served. Periods start on multiples of ms, so several edges' maps
+ * add up (mergePeriods).
+ */
+export function edgePeriods(hist, ms) {
+  const out = new Map();
+  if (!hist || !(hist.step_seconds > 0)) return out;
+  const t0 = Date.parse(hist.start);
+  if (!Number.isFinite(t0)) return out;
+  const n = Math.max(0, ...['mem_hits', 'disk_hits', 'stale', 'misses', 'mem_bytes'].map((k) => (hist[k] || []).length));
+  for (let i = 0; i < n; i++) {
+    const p = Math.floor((t0 + i * hist.step_seconds * 1000) / ms) * ms;
+    const hits = at(hist.mem_hits, i) + at(hist.disk_hits, i) + at(hist.stale, i);
+    const sum = out.get(p) || { hits: 0, requests: 0, bytes: 0 };
+    sum.hits += hits;
+    sum.requests += hits + at(hist.misses, i);
+    sum.bytes += at(hist.mem_bytes, i) + at(hist.disk_bytes, i) + at(hist.stale_bytes, i);
+    out.set(p, sum);
+  }
+  return out;
+}
+
+/** Several edgePeriods maps added up period by period. */
+export function mergePeriods(maps) {
+  const out = new Map();
+  for (const m of maps) {
+    for (const [p, v] of m) {
+      const sum = out.get(p) || { hits: 0, requests: 0, bytes: 0 };
+      sum.hits += v.hits;
+      sum.requests += v.requests;
+      sum.bytes += v.bytes;
+      out.set(p, sum);
+    }
+  }
+  return out;
+}
+
+/**
+ * Per period start: the hit ratio in percent (null: no requests, no data)
+ * and the bytes per second served (0 for a period without data).
+ */
+export function edgeSeries(periods, starts, ms) {
+  return {
+    hitRatio: starts.map((p) => {
+      const v = periods.get(p);
+      return v && v.requests > 0 ? (v.hits / v.requests) * 100 : null;
+    }),
+    bytesPerSecond: starts.map((p) => (periods.get(p)?.bytes || 0) / (ms / 1000)),
+  };
+}

@@ -1,14 +1,15 @@
 // /admin: the admin dashboard. Nodes (roles, leader, health, disk) and the
 // job queue (running, queued, failed with the reason, retry) refresh every
-// few seconds; playback charts (plays, startup time and rebuffer ratio per
-// day), users (role, disabled, quotas) and moderation (take a video down,
+// few seconds; edge cache charts (hit ratio and bandwidth over the last
+// day, per edge and summed), playback charts (plays, startup time and
+// rebuffer ratio per day), users (role, disabled, quotas) and moderation (take a video down,
 // delete it) load once and on demand.
 import { h, icon, ICONS, sleep } from '../lib/dom.js';
 import { getJSON, isAbort, sendJSON, videoURL, watchPath } from '../lib/api.js';
 import { currentUser, sessionEnded } from '../lib/auth.js';
 import { formatBytes, formatDate, timeAgo } from '../lib/format.js';
 import { diskPercent, formatMs, formatPercent, mbToQuota, quotaToMB, sortJobs } from '../lib/admin.js';
-import { lastDays, series } from '../lib/chart.js';
+import { edgePeriods, edgeSeries, lastDays, lastPeriods, mergePeriods, series } from '../lib/chart.js';
 import { chart } from '../components/chart.js';
 import { errorBox, loginRequired, statusLine } from './common.js';
 
@@ -53,16 +54,19 @@ export default async function admin({ root, signal }) {
     h('nav', { class: 'admin-jump', 'aria-label': 'Dashboard sections' },
       h('a', { href: '#nodes-title' }, 'Nodes'),
       h('a', { href: '#jobs-title' }, 'Jobs'),
+      h('a', { href: '#edge-title' }, 'Edge cache'),
       h('a', { href: '#playback-title' }, 'Playback'),
       h('a', { href: '#users-title' }, 'Users'),
       h('a', { href: '#moderation-title' }, 'Moderation')));
   const nodes = nodesPanel(ctx);
   const jobs = jobsPanel(ctx);
+  const edges = edgePanel(ctx);
   const playback = playbackPanel(ctx);
   const users = usersPanel(ctx);
   const moderation = moderationPanel(ctx);
-  root.append(nodes.el, jobs.el, playback.el, users.el, moderation.el);
+  root.append(nodes.el, jobs.el, edges.el, playback.el, users.el, moderation.el);
 
+  edges.load();
   playback.load();
   users.load().then(() => moderation.load());
   // Live figures: nodes and jobs, every POLL_MS, until the page is left.
@@ -233,6 +237,61 @@ function jobsPanel(ctx) {
     h('div', { class: 'field field-inline' }, h('label', { for: 'job-filter' }, 'Show'), filter),
     status, list, result);
   return { el, load, loaded: () => seen };
+}
+
+// ------------------------------------------------------------- edge cache
+
+// The edges keep a sample a minute for a day; the charts show it in
+// periods of EDGE_PERIOD_MS.
+export const EDGE_PERIOD_MS = 15 * 60 * 1000;
+const EDGE_PERIODS = (24 * 60 * 60 * 1000) / EDGE_PERIOD_MS;
+
+function edgeCharts(name, node, periods, { starts, labels }) {
+  const { hitRatio, bytesPerSecond } = edgeSeries(periods, starts, EDGE_PERIOD_MS);
+  const heading = 'Time (UTC, start of 15 minutes)';
+  const attrs = { 'data-node': node };
+  return h('div', { class: 'charts', 'data-testid': 'edge-charts', 'data-node': node },
+    chart({ title: `Hit ratio, ${name}`, kind: 'line', days: labels, values: hitRatio, format: formatPercent,
+      testid: 'edge-chart-hit-ratio', heading, attrs }),
+    chart({ title: `Served from the cache per second, ${name}`, kind: 'line', days: labels, values: bytesPerSecond,
+      format: (v) => `${formatBytes(Math.round(v))}/s`, testid: 'edge-chart-bandwidth', heading, attrs }));
+}
+
+function edgePanel(ctx) {
+  const charts = h('div', { 'data-testid': 'edge-cache' });
+  const summary = h('p', { class: 'muted', 'data-testid': 'edge-summary' });
+  const status = h('div');
+  const refresh = h('button', { type: 'button', class: 'btn btn-small' }, 'Reload');
+  async function load() {
+    await guarded(status, 'the edge figures', ctx, async () => {
+      const c = await getJSON(`${ADMIN}/cluster?history=1`, { signal: ctx.signal });
+      const edges = (c.nodes || []).filter((n) => n.edge_cache);
+      const range = lastPeriods(EDGE_PERIODS, EDGE_PERIOD_MS);
+      if (!edges.length) {
+        summary.textContent = 'No edge reports cache figures: no node runs the edge role, or none answered.';
+        charts.replaceChildren();
+        return;
+      }
+      const per = edges.map((n) => [n.id, edgePeriods(n.edge_cache, EDGE_PERIOD_MS)]);
+      const all = mergePeriods(per.map(([, p]) => p));
+      let hits = 0;
+      let requests = 0;
+      for (const v of all.values()) {
+        hits += v.hits;
+        requests += v.requests;
+      }
+      summary.textContent = `Last 24 hours, ${edges.length} ${edges.length === 1 ? 'edge' : 'edges'}: ${requests} ${requests === 1 ? 'request' : 'requests'}, `
+        + `${requests ? formatPercent((hits / requests) * 100) : '—'} answered from the cache.`;
+      charts.replaceChildren(
+        ...(edges.length > 1 ? [h('h3', { class: 'chart-group' }, 'All edges'), edgeCharts('all edges', 'all', all, range)] : []),
+        ...per.flatMap(([id, p]) => [h('h3', { class: 'chart-group' }, `Edge ${id}`), edgeCharts(`edge ${id}`, id, p, range)]));
+    });
+  }
+  refresh.addEventListener('click', () => load());
+  const el = panel('edge-title', 'Edge cache',
+    'What the edges answered over the last 24 hours (UTC), in 15-minute periods: the share of media requests answered from the cache (memory, disk or a stale copy), and the bytes per second the cache served.',
+    h('div', { class: 'actions' }, refresh), summary, status, charts);
+  return { el, load };
 }
 
 // --------------------------------------------------------------- playback
