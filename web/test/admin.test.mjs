@@ -1,7 +1,7 @@
 // Unit tests of the admin dashboard's pure helpers.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { diskPercent, mbToQuota, quotaToMB, sortJobs } from '../src/lib/admin.js';
+import { diskPercent, formatRate, mbToQuota, quotaToMB, sortJobs } from '../src/lib/admin.js';
 
 test('diskPercent', () => {
   assert.equal(diskPercent({ used_bytes: 25, total_bytes: 100 }), 25);
@@ -45,4 +45,12 @@ test('formatMs and formatPercent', async () => {
   assert.equal(formatPercent(0.934), '0.93%');
   assert.equal(formatPercent(0), '0%');
   assert.equal(formatPercent(100), '100%');
+});
+
+test('formatRate: bytes per second, small rates with a decimal', () => {
+  assert.equal(formatRate(0), '0 B/s');
+  assert.equal(formatRate(0.44), '0.4 B/s');
+  assert.equal(formatRate(12.4), '12 B/s');
+  assert.equal(formatRate(3_100_000), '3.1 MB/s');
+  assert.equal(formatRate(NaN), '—');
 });

@@ -1,6 +1,8 @@
 // Pure helpers of the admin dashboard (pages/admin.js), kept apart to be
 // unit-tested without a DOM.
 
+import { formatBytes } from './format.js';
+
 const MB = 1000 * 1000;
 
 /** How full a disk is, 0-100, from the node's used and total bytes. */
@@ -40,4 +42,11 @@ export function formatPercent(p) {
   if (!Number.isFinite(p)) return '—';
   const digits = p !== 0 && Math.abs(p) < 1 ? 2 : 1;
   return `${Number(p.toFixed(digits))}%`;
+}
+
+/** Bytes per second, as "0.4 B/s", "12 B/s" or "3.1 MB/s". */
+export function formatRate(bps) {
+  if (!Number.isFinite(bps) || bps < 0) return '—';
+  if (bps < 10) return `${Number(bps.toFixed(1))} B/s`;
+  return `${formatBytes(Math.round(bps))}/s`;
 }

@@ -8,7 +8,7 @@ import { h, icon, ICONS, sleep } from '../lib/dom.js';
 import { getJSON, isAbort, sendJSON, videoURL, watchPath } from '../lib/api.js';
 import { currentUser, sessionEnded } from '../lib/auth.js';
 import { formatBytes, formatDate, timeAgo } from '../lib/format.js';
-import { diskPercent, formatMs, formatPercent, mbToQuota, quotaToMB, sortJobs } from '../lib/admin.js';
+import { diskPercent, formatMs, formatPercent, formatRate, mbToQuota, quotaToMB, sortJobs } from '../lib/admin.js';
 import { edgePeriods, edgeSeries, lastDays, lastPeriods, mergePeriods, series } from '../lib/chart.js';
 import { chart } from '../components/chart.js';
 import { errorBox, loginRequired, statusLine } from './common.js';
@@ -254,7 +254,7 @@ function edgeCharts(name, node, periods, { starts, labels }) {
     chart({ title: `Hit ratio, ${name}`, kind: 'line', days: labels, values: hitRatio, format: formatPercent,
       testid: 'edge-chart-hit-ratio', heading, attrs }),
     chart({ title: `Served from the cache per second, ${name}`, kind: 'line', days: labels, values: bytesPerSecond,
-      format: (v) => `${formatBytes(Math.round(v))}/s`, testid: 'edge-chart-bandwidth', heading, attrs }));
+      format: formatRate, testid: 'edge-chart-bandwidth', heading, attrs }));
 }
 
 function edgePanel(ctx) {
