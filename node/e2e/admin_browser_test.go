@@ -49,10 +49,23 @@ func TestAdminBrowserDashboard(t *testing.T) {
 	if v := n.waitVideo(badID, 2*time.Minute); v.Status != "failed" {
 		t.Fatalf("the text upload is %q, want failed", v.Status)
 	}
-	if v := n.waitVideo(goodID, 2*time.Minute); v.Status != "ready" {
+	v := n.waitVideo(goodID, 2*time.Minute)
+	if v.Status != "ready" {
 		t.Fatalf("the clip is %q, want ready", v.Status)
 	}
 	phase("node with a failed and a ready video")
+	// The clip's master playlist through the edge twice: a miss, then a
+	// hit; the edge cache charts draw them.
+	for range 2 {
+		resp, err := http.Get(n.base + v.HLS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: HTTP %d", v.HLS, resp.StatusCode)
+		}
+	}
 	// One player session of the clip today: 1.5 s to start, 20 s played,
 	// 1 s stalled; the dashboard's charts draw it.
 	beaconBody := `{"session":"e2e-charts","video":"` + goodID + `","watched_s":20,"startup_ms":1500,"rebuffers":1,"rebuffer_ms":1000,"bitrate_kbps":800}`
@@ -113,6 +126,15 @@ func TestAdminBrowserDashboard(t *testing.T) {
 			` && /highest 1\.5 s/.test(c('startup').querySelector('svg desc').textContent)`+
 			` && c('rebuffer').querySelector('svg').getAttribute('role') === 'img'; })()`)
 	phase("the playback charts show the session")
+	// ---- edge cache charts: this node's edge, a day in 15-minute periods
+	b.waitTrue("the edge cache charts with the playlist's requests", 15*time.Second,
+		`(() => { const c = (m) => document.querySelector('[data-testid="edge-chart-' + m + '"]');`+
+			` if (!c('hit-ratio') || !c('bandwidth')) return false;`+
+			` return c('hit-ratio').querySelectorAll('tbody tr').length === 96 && Number(c('hit-ratio').dataset.points) >= 1`+
+			` && [...c('bandwidth').querySelectorAll('tbody td')].some(td => /B\/s$/.test(td.textContent) && td.textContent !== '0 B/s')`+
+			` && /highest/.test(c('hit-ratio').querySelector('svg desc').textContent)`+
+			` && /1 edge: /.test(document.querySelector('[data-testid="edge-summary"]').textContent); })()`)
+	phase("the edge cache charts show the requests")
 	b.waitTrue("the ready video in the moderation list", 10*time.Second,
 		`[...document.querySelectorAll('`+selModeration+`')].some(v => v.dataset.id === '`+goodID+`')`)
 	b.scrollTop()
