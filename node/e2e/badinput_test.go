@@ -180,9 +180,18 @@ func TestAPIEditDeleteAndErrors(t *testing.T) {
 	if r, _ := get(t, n.base+v.HLS, nil); r.StatusCode != 404 {
 		t.Fatalf("media of a deleted video: %d", r.StatusCode)
 	}
+	// Files go off the apply path, soon after.
 	for _, dir := range []string{"raw", "media"} {
-		if left := countFiles(t, filepath.Join(dataDir, "blobs", dir, id)); left != 0 {
-			t.Fatalf("%d %s files left after delete", left, dir)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			left := countFiles(t, filepath.Join(dataDir, "blobs", dir, id))
+			if left == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d %s files left 30 s after delete", left, dir)
+			}
+			time.Sleep(50 * time.Millisecond) // poll interval
 		}
 	}
 	if status := n.getJSON("/api/v1/nope", &e); status != 404 || e["error"]["code"] == "" {

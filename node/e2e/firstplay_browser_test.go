@@ -150,6 +150,10 @@ func TestBrowserFirstPlayPreview(t *testing.T) {
 	// ---- phone: a finger dragging the bar
 	b.must("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait))
 	b.waitTrue("the phone layout", 10*time.Second, `window.innerWidth === 390`)
+	// Paused at the start, so that the seek the drag makes is what moves
+	// the playhead (a playing 12 s clip would run past the target).
+	mustEval[bool](b, fmt.Sprintf(`(() => { const v = document.querySelector('%s'); v.pause(); v.currentTime = 0; return true; })()`, selPlayer))
+	b.waitTrue("the paused start", 10*time.Second, fmt.Sprintf(`document.querySelector('%s').paused && document.querySelector('%s').currentTime < 1`, selPlayer, selPlayer))
 	x0, y0 := b.seekBarPoint(0.1)
 	x1, _ := b.seekBarPoint(0.8)
 	b.must("drag the seek bar with a finger", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
