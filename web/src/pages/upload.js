@@ -101,6 +101,7 @@ function uploadForm(ctx) {
   const tags = h('input', { id: 'upload-tags', name: 'tags', type: 'text', autocomplete: 'off', placeholder: 'music, live, tutorial', 'aria-describedby': 'upload-tags-hint' });
   const resumeNote = h('div', { class: 'notice', hidden: true, role: 'status' });
   const formError = h('div', { class: 'form-error', role: 'alert' });
+  const dropNote = h('p', { class: 'drop-note', role: 'status', 'data-testid': 'drop-note', hidden: true });
   const start = h('button', { type: 'submit', class: 'btn btn-accent btn-large', 'data-testid': 'upload-start' },
     icon(ICONS.upload, 18), h('span', null, 'Start upload'));
 
@@ -117,6 +118,7 @@ function uploadForm(ctx) {
       tags,
       h('p', { id: 'upload-tags-hint', class: 'hint' }, 'Separate tags with commas.')),
     resumeNote,
+    dropNote,
     formError,
     h('div', { class: 'actions' }, start));
 
@@ -174,7 +176,15 @@ function uploadForm(ctx) {
     drop.classList.remove('is-dragging');
     const files = e.dataTransfer?.files;
     if (!files || files.length === 0) return;
-    fileInput.files = files;
+    // One upload at a time: keep the first file and say what was left,
+    // rather than dropping the others without a word.
+    const one = new DataTransfer();
+    one.items.add(files[0]);
+    fileInput.files = one.files;
+    const others = files.length - 1;
+    dropNote.hidden = others === 0;
+    dropNote.textContent = others === 0 ? '' :
+      `One file at a time: ${others} other file${others === 1 ? ' was' : 's were'} not added. Drop ${others === 1 ? 'it' : 'them'} after this upload.`;
     inspect(files[0]);
   });
 
