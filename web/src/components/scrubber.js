@@ -152,9 +152,12 @@ export function scrubber({ video, signal }) {
     dragging = true;
     loadBoard();
   });
+  // The drag's end seeks too: a touch drag does not always end with a
+  // change event (Chromium may end it as a cancelled gesture).
   const endDrag = () => {
     if (!dragging) return;
     dragging = false;
+    if (Math.abs(video.currentTime - +range.value) > 0.5) video.currentTime = +range.value;
     if (!hovering) flash(+range.value);
   };
   range.addEventListener('pointerup', endDrag);
