@@ -153,19 +153,25 @@ func (t *Tx) VideoReady(c *command.VideoReady) (*model.Video, error) {
 	v.Status = model.StatusReady
 	v.Progress = 100
 	v.Error = ""
+	setOutputs(v, c)
+	v.Pending = nil
+	v.ReadyAt = c.At
+	return v, t.putVideo(v, true)
+}
+
+// setOutputs copies what a transcode published (all of it, or the first
+// rungs) onto v.
+func setOutputs(v *model.Video, c *command.VideoReady) {
 	v.DurationS = c.DurationS
 	v.Width, v.Height = c.Width, c.Height
 	v.HasAudio = c.HasAudio
 	v.Renditions = c.Renditions
 	v.Master, v.DASH, v.Poster = c.Master, c.DASH, c.Poster
 	v.Files = c.Files
-	v.Pending = nil
 	if c.Holder != "" {
 		v.MediaHolders = []string{c.Holder}
 	}
 	v.UpdatedAt = c.At
-	v.ReadyAt = c.At
-	return v, t.putVideo(v, true)
 }
 
 // VideoPlayable publishes a processing video's first rungs. A video that
@@ -178,17 +184,8 @@ func (t *Tx) VideoPlayable(c *command.VideoPlayable) (*model.Video, error) {
 	if v.Status != model.StatusProcessing {
 		return v, nil
 	}
-	v.DurationS = c.DurationS
-	v.Width, v.Height = c.Width, c.Height
-	v.HasAudio = c.HasAudio
-	v.Renditions = c.Renditions
-	v.Master, v.DASH, v.Poster = c.Master, c.DASH, c.Poster
-	v.Files = c.Files
+	setOutputs(v, &c.VideoReady)
 	v.Pending = c.Pending
-	if c.Holder != "" {
-		v.MediaHolders = []string{c.Holder}
-	}
-	v.UpdatedAt = c.At
 	return v, t.putVideo(v, true)
 }
 

@@ -78,20 +78,11 @@ func (h *Handler) runListCaptions(w http.ResponseWriter, r *http.Request, n *clu
 // cues (400, with the reason), and replicates the WebVTT text. 201 for a
 // new language, 200 for a replaced one.
 func (h *Handler) runPutCaption(w http.ResponseWriter, r *http.Request, n *cluster.Node) {
-	id := r.PathValue("id")
-	v, err := n.Video(id)
-	if err != nil || !visibleByID(r, v) {
-		httperr.NotFound(w, "video")
+	v, lang, label, ok := captionTarget(w, r, n)
+	if !ok {
 		return
 	}
-	if !editable(w, r, v) {
-		return
-	}
-	lang, label, err := caption.Lang(r.PathValue("lang"))
-	if err != nil {
-		httperr.BadRequest(w, captionMessage(err))
-		return
-	}
+	id := v.ID
 	if l := strings.TrimSpace(r.URL.Query().Get("label")); l != "" {
 		label = l
 	}
@@ -132,24 +123,34 @@ func (h *Handler) runPutCaption(w http.ResponseWriter, r *http.Request, n *clust
 	httperr.Internal(w)
 }
 
+// captionTarget authorises a caption change as PATCH of the video is (404
+// for a video the caller cannot see, then 401/403) and reads the language
+// from the path; it has answered when ok is false.
+func captionTarget(w http.ResponseWriter, r *http.Request, n *cluster.Node) (v *model.Video, lang, label string, ok bool) {
+	v, err := n.Video(r.PathValue("id"))
+	if err != nil || !visibleByID(r, v) {
+		httperr.NotFound(w, "video")
+		return nil, "", "", false
+	}
+	if !editable(w, r, v) {
+		return nil, "", "", false
+	}
+	if lang, label, err = caption.Lang(r.PathValue("lang")); err != nil {
+		httperr.BadRequest(w, captionMessage(err))
+		return nil, "", "", false
+	}
+	return v, lang, label, true
+}
+
 // runDeleteCaption: DELETE /api/v1/videos/{id}/captions/{lang}, authorised
 // as the video's PATCH; 204, or 404 when there is no such caption.
 func (h *Handler) runDeleteCaption(w http.ResponseWriter, r *http.Request, n *cluster.Node) {
-	id := r.PathValue("id")
-	v, err := n.Video(id)
-	if err != nil || !visibleByID(r, v) {
-		httperr.NotFound(w, "video")
+	v, lang, _, ok := captionTarget(w, r, n)
+	if !ok {
 		return
 	}
-	if !editable(w, r, v) {
-		return
-	}
-	lang, _, err := caption.Lang(r.PathValue("lang"))
-	if err != nil {
-		httperr.BadRequest(w, captionMessage(err))
-		return
-	}
-	_, err = n.Apply(r.Context(), &command.DeleteCaption{Stamp: command.Stamp{At: time.Now().UTC()}, VideoID: id, Lang: lang})
+	id := v.ID
+	_, err := n.Apply(r.Context(), &command.DeleteCaption{Stamp: command.Stamp{At: time.Now().UTC()}, VideoID: id, Lang: lang})
 	if err != nil {
 		h.writeStoreError(w, err, "caption")
 		return
