@@ -162,6 +162,11 @@ export function scrubber({ video, signal }) {
   };
   range.addEventListener('pointerup', endDrag);
   range.addEventListener('pointercancel', endDrag);
+  // A touch that Chromium hands to its gesture handling may end with none
+  // of the pointer events above: the touch's own end closes the drag too.
+  range.addEventListener('lostpointercapture', endDrag);
+  range.addEventListener('touchend', endDrag);
+  range.addEventListener('touchcancel', endDrag);
   range.addEventListener('input', () => {
     const t = +range.value;
     range.setAttribute('aria-valuetext', `${formatDuration(t) || '0:00'} of ${formatDuration(duration()) || '0:00'}`);
