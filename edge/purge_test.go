@@ -172,7 +172,14 @@ func TestPurgeOnCaptionChange(t *testing.T) {
 			if resp, _ := e.get(p); resp.StatusCode != http.StatusOK {
 				t.Fatalf("%s: %d", p, resp.StatusCode)
 			}
-			waitFor(t, p+" cached", 5*time.Second, func() bool { return e.cache.Has(p) })
+			// The VideoReady purge runs off the apply path and may land
+			// after this fill: ask again until the copy stays.
+			waitFor(t, p+" cached", 5*time.Second, func() bool {
+				if !e.cache.Has(p) {
+					e.get(p)
+				}
+				return e.cache.Has(p)
+			})
 		}
 		apply(t, n, step)
 		for _, p := range []string{master, mpd, vtt} {
