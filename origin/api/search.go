@@ -38,10 +38,10 @@ const (
 )
 
 // rankedVideo is a video in a ranked list: the API's video with its score
-// (relevance, or decayed recent views for trending) and its view count.
+// (relevance, or decayed recent views for trending); its view count is
+// the Video's own.
 type rankedVideo struct {
 	Video
-	Views int64 `json:"views"`
 }
 
 // searchHit is a search result: a ranked video and the matched words of
@@ -228,7 +228,7 @@ func rankRecords(s searcher, res *index.Result) ([]rankedRecord, error) {
 	}
 	out := make([]rankedRecord, 0, len(vs))
 	for _, v := range vs {
-		rv := rankedVideo{Video: view(v), Views: v.Views}
+		rv := rankedVideo{Video: view(v)}
 		sc := scores[v.ID]
 		rv.Score = &sc
 		out = append(out, rankedRecord{rankedVideo: rv, record: v})

@@ -149,3 +149,33 @@ func TestListVideosByOwner(t *testing.T) {
 		}
 	})
 }
+
+// TestViewCarriesViews: a video's own answer says its view count (the
+// watch page shows it), zero included, and a search hit says it once
+// (rankedVideo used to add a second "views" of its own).
+func TestViewCarriesViews(t *testing.T) {
+	for _, want := range []int64{0, 1234} {
+		b, err := json.Marshal(view(&model.Video{ID: "v", Views: want}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := m["views"].(float64); !ok || int64(got) != want {
+			t.Errorf("views %v in %s, want %d", m["views"], b, want)
+		}
+	}
+	hit, err := json.Marshal(searchHit{rankedVideo: rankedVideo{Video: view(&model.Video{ID: "v", Views: 7})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(hit, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["views"] != float64(7) {
+		t.Errorf("search hit views %v, want 7: %s", m["views"], hit)
+	}
+}

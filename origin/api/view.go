@@ -55,6 +55,9 @@ type Video struct {
 	// MediaToken opens a private video's media (?token=); only its owner
 	// and admins get one.
 	MediaToken string `json:"media_token,omitempty"`
+	// Views counts plays since the video was created (0 is written, so
+	// the watch page can say "No views yet" rather than guess).
+	Views int64 `json:"views"`
 	// Score is set on search hits.
 	Score *float64 `json:"score,omitempty"`
 }
@@ -81,7 +84,7 @@ func view(v *model.Video) Video {
 		DurationS: v.DurationS, Width: v.Width, Height: v.Height, SizeBytes: v.SizeBytes,
 		Renditions: v.Renditions, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
 		RenditionsPending: v.Pending, Playable: v.Playable(),
-		Language: v.Language, DerivedTags: index.DerivedTags(v),
+		Language: v.Language, DerivedTags: index.DerivedTags(v), Views: v.Views,
 		Captions:   captionViews(v),
 		Thumbnails: []Thumbnail{},
 	}
