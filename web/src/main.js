@@ -1,6 +1,6 @@
 // Strata web UI entry point: a tiny history-API router.
 //
-// Routes: /  ·  /upload  ·  /watch/{id}  ·  /search?q=&offset=
+// Routes: /  ·  /upload  ·  /watch/{id}  ·  /search?q=&tag=&sort=&offset=… (lib/search-state.js)
 //         /login  ·  /register  ·  /account  ·  /account/videos  ·  /account/setup?token=
 //         /channel/{name}  ·  /admin (admins)
 // Every page is a function ({ root, params, query, signal }) that renders
@@ -18,6 +18,7 @@ import channel from './pages/channel.js';
 import { login, register, setup } from './pages/auth.js';
 import { notFound } from './pages/common.js';
 import { mountAccountNav } from './components/account-nav.js';
+import { attachSuggest } from './components/suggest.js';
 
 // Test/debug hook: the current hls.js instance (null when none).
 window.__strata = { hls: null };
@@ -39,6 +40,9 @@ const routes = [
 const main = document.getElementById('main');
 let controller = null;
 let accountNav = null;
+// Suggestions as you type in the header search box (it lives as long as the app).
+const headerSearch = document.querySelector('[data-testid="search-input"]');
+const headerSuggest = headerSearch ? attachSuggest(headerSearch) : null;
 
 function match(pathname) {
   for (const [re, page] of routes) {
@@ -65,6 +69,7 @@ function render() {
   // The header search box shows the current query on /search only.
   const box = document.querySelector('[data-testid="search-input"]');
   if (box && !/^\/search\/?$/.test(url.pathname)) box.value = '';
+  headerSuggest?.close();
   accountNav?.update();
   document.querySelectorAll('[data-nav]').forEach((a) => {
     if (url.pathname.startsWith(`/${a.dataset.nav}`)) a.setAttribute('aria-current', 'page');

@@ -4,6 +4,8 @@ import { formatDuration, formatDate, timeAgo, percent } from '../lib/format.js';
 import { channelPath, getJSON, isAbort, videoURL, watchPath } from '../lib/api.js';
 import { STATUS_LABEL, progressBar } from './status.js';
 import { thumbSrcset } from '../lib/storyboard.js';
+import { formatViews } from '../lib/search-state.js';
+import { firstFragment, markedNodes, snippet } from './highlight.js';
 
 /** A <ul> grid of cards. */
 export function cardGrid() {
@@ -81,12 +83,17 @@ export function ownerLink(v, testid = 'card-owner') {
 
 /**
  * One card. Works for both Video objects and search hits. With
- * { owner: false } (the owner's own channel) it leaves out the owner.
+ * { owner: false } (the owner's own channel) it leaves out the owner;
+ * heading is the title's element (h3 under a page's own h2, as in the
+ * watch page's related list); a search hit's highlights mark the matched
+ * words of its title and add the matched parts of its description.
  */
-export function videoCard(v, { owner = true } = {}) {
+export function videoCard(v, { owner = true, heading = 'h2', highlights = null } = {}) {
   const status = v.status || 'ready';
-  const title = v.title?.trim() || 'Untitled video';
+  const marked = firstFragment(highlights, 'title');
+  const title = marked ? markedNodes(marked) : v.title?.trim() || 'Untitled video';
   const d = status === 'ready' && v.duration_s > 0 ? formatDuration(v.duration_s) : '';
+  const views = status === 'ready' ? formatViews(v.views) : '';
   return h('article', {
     class: 'card',
     'data-testid': 'result-card',
@@ -96,9 +103,11 @@ export function videoCard(v, { owner = true } = {}) {
   },
     h('a', { class: 'card-link', href: watchPath(v.id) },
       thumbnail(v),
-      h('h2', { class: 'card-title' }, title)),
+      h(heading, { class: 'card-title' }, title)),
+    snippet(highlights),
     h('p', { class: 'card-meta' },
       owner && v.owner_name ? [ownerLink(v), ' · '] : null,
+      views ? [h('span', { 'data-testid': 'card-views' }, views), ' · '] : null,
       v.created_at
         ? h('time', { datetime: v.created_at, title: formatDate(v.created_at, true) }, timeAgo(v.created_at))
         : null,

@@ -1,12 +1,13 @@
 // Watch page: player when playable (ready, or still processing with its
 // low rungs: fast first play); live processing state otherwise.
 import { append, h, sleep } from '../lib/dom.js';
-import { getJSON, isAbort, videoURL, searchPath } from '../lib/api.js';
+import { getJSON, isAbort, videoURL } from '../lib/api.js';
 import { formatDate, formatDuration, timeAgo } from '../lib/format.js';
 import { progressBar, setProgress, statusText } from '../components/status.js';
 import { preloadHls, startPlayer } from '../player.js';
 import { scrubber } from '../components/scrubber.js';
-import { ownerLink } from '../components/card.js';
+import { cardItem, ownerLink, skeletons } from '../components/card.js';
+import { formatViews } from '../lib/search-state.js';
 import { pendingText, pickThumbnail } from '../lib/storyboard.js';
 import { errorBox, notFound } from './common.js';
 
@@ -53,8 +54,14 @@ function render(root, video, signal) {
   setAspect(stage, video);
   const controls = h('div', { class: 'player-controls' });
   const details = h('div', { class: 'watch-details' });
-  root.append(h('article', { class: 'watch' }, stage, controls, details));
+  const related = h('aside', { class: 'related', 'aria-labelledby': 'related-title', 'data-testid': 'related' });
+  // The related list sits beside the player on wide screens, under it on
+  // narrow ones (styles.css .watch-layout).
+  root.append(h('div', { class: 'watch-layout' },
+    h('article', { class: 'watch' }, stage, controls, details),
+    related));
   fillDetails(details, video);
+  loadRelated(related, video.id, signal);
 
   if (video.status === 'ready') {
     mountPlayer(stage, controls, video, signal);
@@ -268,6 +275,8 @@ function fillDetails(details, v) {
       h('time', { datetime: v.created_at, title: formatDate(v.created_at, true) },
         `${formatDate(v.created_at)} (${timeAgo(v.created_at)})`)));
   }
+  const views = formatViews(v.views);
+  if (views) facts.push(h('span', { 'data-testid': 'view-count', 'data-views': String(v.views) }, views));
   if (dur) facts.push(h('span', null, `Duration ${dur}`));
   if (v.height > 0 && v.status === 'ready') facts.push(h('span', null, `Up to ${v.height}p`));
   if (v.visibility && v.visibility !== 'public') facts.push(h('span', { class: 'pill' }, v.visibility));
@@ -279,8 +288,37 @@ function fillDetails(details, v) {
     h('p', { class: 'watch-facts' }, facts),
     tags.length
       ? h('ul', { class: 'tags', 'aria-label': 'Tags' },
-        tags.map((t) => h('li', null, h('a', { class: 'tag', href: searchPath(t.trim()) }, `#${t.trim()}`))))
+        tags.map((t) => h('li', null, h('a', { class: 'tag', href: tagPath(t.trim()) }, `#${t.trim()}`))))
       : null,
     v.description?.trim() ? h('div', { class: 'description' }, v.description) : null,
   ]);
+}
+
+/** The search page filtered by a tag (the tag filter, not the tag as words). */
+function tagPath(tag) {
+  return `/search?${new URLSearchParams({ tag })}`;
+}
+
+const RELATED_LIMIT = 8;
+
+/**
+ * Fills the aside with videos like this one (GET /api/v1/videos/{id}/related),
+ * as compact cards. Related videos are extra: a failure says so in one line
+ * with a retry, and never gets in the way of the player.
+ */
+async function loadRelated(aside, id, signal) {
+  const list = h('ul', { class: 'related-list', role: 'list', 'aria-busy': 'true' }, skeletons(3));
+  aside.replaceChildren(h('h2', { id: 'related-title', class: 'related-title' }, 'Related videos'), list);
+  try {
+    const data = await getJSON(`${videoURL(id)}/related?limit=${RELATED_LIMIT}`, { signal });
+    const videos = (Array.isArray(data?.videos) ? data.videos : []).filter((v) => v && v.id !== id);
+    list.replaceChildren(...videos.map((v) => cardItem(v, { heading: 'h3' })));
+    if (videos.length === 0) list.replaceWith(h('p', { class: 'muted', 'data-testid': 'related-empty' }, 'No related videos yet.'));
+  } catch (err) {
+    if (isAbort(err)) return;
+    list.replaceWith(h('p', { class: 'muted' }, `Couldn't load related videos (${err.message}). `,
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => loadRelated(aside, id, signal) }, 'Retry')));
+  } finally {
+    list.removeAttribute('aria-busy');
+  }
 }
