@@ -21,9 +21,9 @@ import (
 // confirming it deletes it (the row, the count and the API agree), and
 // search no longer finds it. Screenshots at desktop and phone width.
 //
-// The search page has no filters, sort, highlighted matches or suggestions
-// (the API offers them: facets, sort=, highlights, /search/suggest), and My
-// videos cannot edit a title or description: there is nothing to walk yet.
+// Filters, sort, highlighted matches and suggestions are walked by
+// TestSearchFiltersBrowser. My videos cannot edit a title or description:
+// there is nothing to walk there yet.
 func TestSearchMyVideosBrowser(t *testing.T) {
 	started := time.Now()
 	phase := func(what string) { t.Logf("[%5.1fs] %s", time.Since(started).Seconds(), what) }
