@@ -22,9 +22,11 @@ import (
 //   - Typing a prefix in the header box shows suggestions in a combobox;
 //     arrow down and Enter pick one and search for it.
 //   - Results mark the matched words (<mark>, built as DOM nodes).
-//   - Sorting by newest and the "vertical" tag chip change the results
-//     exactly as the API answers the same parameters; both are in the URL,
-//     so a reload keeps them and Back undoes the last one.
+//   - Escape closes the suggestions, arrow down reopens them, a click
+//     picks one; an emptied box sends no request.
+//   - Sorting by newest, "uploaded today" and the "vertical" tag chip
+//     change the results exactly as the API answers the same parameters;
+//     all are in the URL, so a reload keeps them and Back undoes the last.
 //   - The watch page says the view count the API has and lists related
 //     videos (the API's), beside the player on a desktop and under it on a
 //     phone; a related card opens that video.
@@ -110,6 +112,30 @@ func TestSearchFiltersBrowser(t *testing.T) {
 			` && `+list+`.hidden && document.querySelector('`+selSearchInput+`').getAttribute('aria-expanded') === 'false'`)
 	phase(fmt.Sprintf("suggestion %q picked with the keyboard", suggestions[0]))
 
+	// Escape closes the list and keeps the text; arrow down opens it again;
+	// a click picks an option; an emptied box asks for nothing.
+	mustEval[chromedp.Void](b, `document.querySelector('`+selSearchInput+`').value = ''`)
+	b.must("type another prefix", chromedp.Click(chromedp.CSS(selSearchInput)), chromedp.SendKeys(chromedp.CSS(selSearchInput), "harb"))
+	b.waitTrue("suggestions for harb", 10*time.Second, list+`?.hidden === false && `+list+`.querySelectorAll('[role="option"]').length > 0`)
+	b.must("Escape", chromedp.KeyEvent(kb.Escape))
+	b.waitTrue("the list closed, the text kept", 5*time.Second,
+		list+`.hidden && document.querySelector('`+selSearchInput+`').getAttribute('aria-expanded') === 'false'`+
+			` && document.querySelector('`+selSearchInput+`').value === 'harb'`)
+	b.must("arrow down opens it again", chromedp.KeyEvent(kb.ArrowDown))
+	b.waitTrue("the list open again", 10*time.Second, list+`?.hidden === false && `+list+`.querySelectorAll('[role="option"]').length > 0`)
+	picked := mustEval[string](b, list+`.querySelector('[role="option"]').textContent`)
+	b.must("click the first suggestion", chromedp.Click(chromedp.CSS(`[data-testid="suggestions"] [role="option"]`)))
+	b.waitTrue("the search for the clicked suggestion", 15*time.Second,
+		`location.pathname === '/search' && new URLSearchParams(location.search).get('q') === `+jsString(picked))
+	mustEval[chromedp.Void](b, `document.querySelector('`+selSearchInput+`').focus()`)
+	b.must("empty the box", chromedp.KeyEvent(kb.End), chromedp.KeyEvent(strings.Repeat(kb.Backspace, len(picked))))
+	b.waitTrue("an empty box with no list", 5*time.Second,
+		`document.querySelector('`+selSearchInput+`').value === '' && `+list+`.hidden`)
+	if n := mustEval[int](b, `performance.getEntriesByType('resource').filter(e => /\/search\/suggest\?q=(&|$)/.test(e.name)).length`); n != 0 {
+		t.Errorf("%d suggestion requests for an empty box", n)
+	}
+	phase(fmt.Sprintf("Escape, arrow down, suggestion %q clicked", picked))
+
 	// ---- highlighted matches
 	b.must("search alpine", chromedp.Navigate(n.base+"/search?q=alpine"))
 	resultsAre("the API's alpine results", apiOrder("q=alpine"))
@@ -133,10 +159,15 @@ func TestSearchFiltersBrowser(t *testing.T) {
 	if got := mustEval[string](b, `document.activeElement?.id`); got != "search-sort" {
 		t.Errorf("focus moved to %q after sorting; want it kept on the sort menu", got)
 	}
+	// Uploaded today keeps both (they were uploaded a minute ago): the
+	// page's relative date reaches the API as a from= time it accepts.
+	b.must("uploaded today", chromedp.Focus(chromedp.CSS(`#search-uploaded`)), chromedp.KeyEvent(kb.ArrowDown))
+	b.waitTrue("uploaded=day in the URL", 5*time.Second, `new URLSearchParams(location.search).get('uploaded') === 'day'`)
+	resultsAre("both videos uploaded today", newest)
 	chip := `[data-testid="facet-chip"][data-facet="tags"][data-value="vertical"]`
 	b.waitTrue("a vertical chip with its count", 5*time.Second, `document.querySelector('`+chip+`')?.textContent === 'vertical 1'`)
 	b.must("press the vertical chip", chromedp.Focus(chromedp.CSS(chip)), chromedp.KeyEvent(kb.Enter))
-	vertical := apiOrder("q=alpine&sort=newest&tag=vertical")
+	vertical := apiOrder("q=alpine&sort=newest&tag=vertical&from=" + time.Now().Add(-24*time.Hour).UTC().Format(time.RFC3339))
 	if !slices.Equal(vertical, []string{meadow}) {
 		t.Fatalf("the API's vertical alpine videos are %v, want [%s]", vertical, meadow)
 	}
@@ -150,13 +181,15 @@ func TestSearchFiltersBrowser(t *testing.T) {
 	// ---- reload keeps the state; Back undoes the filter
 	b.must("reload", chromedp.Reload())
 	resultsAre("the vertical video after a reload", vertical)
-	if got := mustEval[[]string](b, `[document.querySelector('#search-sort').value, document.querySelector('`+chip+`').getAttribute('aria-pressed')]`); got[0] != "newest" || got[1] != "true" {
-		b.fatalf("after a reload the sort is %q and the chip pressed=%s; want newest and true", got[0], got[1])
+	if got := mustEval[[]string](b, `[document.querySelector('#search-sort').value, document.querySelector('#search-uploaded').value,`+
+		` document.querySelector('`+chip+`').getAttribute('aria-pressed')]`); got[0] != "newest" || got[1] != "day" || got[2] != "true" {
+		b.fatalf("after a reload the sort is %q, uploaded %q and the chip pressed=%s; want newest, day and true", got[0], got[1], got[2])
 	}
 	mustEval[chromedp.Void](b, `history.back()`)
 	resultsAre("both alpine videos, newest first, after Back", newest)
 	b.waitTrue("no tag in the URL after Back", 5*time.Second,
-		`new URLSearchParams(location.search).get('tag') === null && new URLSearchParams(location.search).get('sort') === 'newest'`)
+		`new URLSearchParams(location.search).get('tag') === null && new URLSearchParams(location.search).get('sort') === 'newest'`+
+			` && new URLSearchParams(location.search).get('uploaded') === 'day'`)
 	phase("reload and Back")
 
 	b.must("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
