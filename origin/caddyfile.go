@@ -31,7 +31,8 @@ import (
 //	    crf               <n>          # x264 CRF under each rung's cap, default 23
 //	    audio_kbps        <n>          # AAC bit rate, default 128
 //	    gop               <duration>   # keyframe interval, whole seconds, default 2s
-//	    first_play_height <n>          # rungs published first; 0 turns fast first play off
+//	    first_play growing|staged|off  # growing: one run published as it encodes (default)
+//	    first_play_height <n>          # staged: rungs published first; 0 turns staging off
 //	    thumbnail_widths  <w>...       # default 1280 640 320
 //	    codecs            h264 [av1|hevc]...
 //	}

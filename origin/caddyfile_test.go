@@ -27,6 +27,7 @@ func TestCaddyfileLadder(t *testing.T) {
 		audio_kbps 96
 		gop 3s
 		segment 6s
+		first_play staged
 		first_play_height 0
 		thumbnail_widths 960 480
 		codecs h264 av1 hevc`)
@@ -43,7 +44,7 @@ func TestCaddyfileLadder(t *testing.T) {
 		t.Errorf("rungs %v, want %v", tc.Rungs, wantRungs)
 	}
 	if tc.MaxFPS != 30 || tc.CRF != 21 || tc.AudioKbps != 96 || tc.GOPSeconds != 3 || tc.SegmentSeconds != 6 ||
-		tc.FirstPlayMaxHeight != 0 || !slices.Equal(tc.ThumbnailWidths, []int{960, 480}) {
+		tc.FirstPlay != transcode.FirstPlayStaged || tc.FirstPlayMaxHeight != 0 || !slices.Equal(tc.ThumbnailWidths, []int{960, 480}) {
 		t.Errorf("config %+v", tc)
 	}
 	if !slices.Equal(o.ExtraCodecs, []string{"av1", "hevc"}) {
@@ -83,6 +84,7 @@ func TestCaddyfileLadderRefuses(t *testing.T) {
 		"gop 1500ms":                           `gop: want whole seconds like 2s, got "1500ms"`,
 		"gop 3s":                               "SegmentSeconds must be in 1..60 and a multiple of GOPSeconds",
 		"first_play_height -1":                 "first_play_height -1: ",
+		"first_play soon":                      `first_play: want growing, staged or off, got "soon"`,
 		"thumbnail_widths 640 abc":             `thumbnail_widths: want a whole number, got "abc"`,
 		"thumbnail_widths 641":                 "thumbnail_widths 641: ",
 		"thumbnail_widths":                     "wrong argument count",

@@ -8,7 +8,7 @@ import (
 )
 
 // Ladder is the origin's encoding policy, as the Caddyfile's `rung`,
-// `max_fps`, `crf`, `audio_kbps`, `gop`, `first_play_height`,
+// `max_fps`, `crf`, `audio_kbps`, `gop`, `first_play`, `first_play_height`,
 // `thumbnail_widths` and `codecs` set it. It is embedded in Origin, so its
 // fields are the origin's JSON fields. The transcoder never upscales (a
 // rung taller than the source's shorter side is skipped) and caps the
@@ -26,8 +26,13 @@ type Ladder struct {
 	// GOPSeconds is the keyframe interval; the segment length must be a
 	// multiple of it.
 	GOPSeconds int `json:"gop_seconds,omitempty"`
-	// FirstPlayHeight is the tallest rung published first for fast first
-	// play; 0 turns fast first play off, nil keeps the default.
+	// FirstPlay is how a video becomes watchable before its ladder is
+	// done: "growing" (the default: one run, published as it encodes),
+	// "staged" (the low rungs first, at the cost of a second decode) or
+	// "off".
+	FirstPlay string `json:"first_play,omitempty"`
+	// FirstPlayHeight is the tallest rung a staged first play publishes
+	// first; 0 turns staging off, nil keeps the default.
 	FirstPlayHeight *int `json:"first_play_height,omitempty"`
 	// ThumbnailWidths are the widths of the poster's thumbnails.
 	ThumbnailWidths []int `json:"thumbnail_widths,omitempty"`
@@ -69,6 +74,9 @@ func (l Ladder) apply(tc *transcode.Config) {
 	}
 	if l.GOPSeconds > 0 {
 		tc.GOPSeconds = l.GOPSeconds
+	}
+	if l.FirstPlay != "" {
+		tc.FirstPlay = l.FirstPlay
 	}
 	if l.FirstPlayHeight != nil {
 		tc.FirstPlayMaxHeight = *l.FirstPlayHeight

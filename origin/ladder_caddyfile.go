@@ -91,6 +91,16 @@ func (o *Origin) unmarshalLadder(d *caddyfile.Dispenser, opt string, args []stri
 			l.FirstPlayHeight = &n
 			return true, check(val, func(tc *transcode.Config) { tc.FirstPlayMaxHeight = n })
 		}
+	case "first_play":
+		val, err := one()
+		if err != nil {
+			return true, err
+		}
+		if !slices.Contains([]string{transcode.FirstPlayGrowing, transcode.FirstPlayStaged, transcode.FirstPlayOff}, val) {
+			return true, d.Errf("first_play: want growing, staged or off, got %q", val)
+		}
+		l.FirstPlay = val
+		return true, nil
 	case "gop":
 		val, err := one()
 		if err != nil {

@@ -18,26 +18,27 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
-// TestBrowserFirstPlayPreview: a 720p upload plays in the browser
-// while the server still encodes its larger rungs (fast first play), with a
-// note naming them that goes away when they are ready; the upload page and
-// "my videos" offer "Watch now" before ready; the seek bar shows storyboard
-// tiles under the mouse, the keyboard and a finger; cards and the poster
-// use the thumbnail sizes.
+// TestBrowserFirstPlayPreview: a 720p upload plays in the browser, from
+// its beginning and in every quality, while the server still encodes it
+// (growing first play: EVENT playlists that hls.js follows as live), with a
+// note saying so that goes away when it is ready, when the playlists end;
+// the upload page and "my videos" offer "Watch now" before ready; the seek
+// bar shows storyboard tiles under the mouse, the keyboard and a finger;
+// cards and the poster use the thumbnail sizes.
 //
-// The window between "playable" and "ready" is held open by a gate: the
-// node's ffmpeg is a wrapper (first in its PATH) that waits for a file
-// before it runs the second stage of the ladder (outputs under
-// *.stage2), so the test sees the playable-processing state for as long
-// as it needs and then lets processing finish.
+// The node's ffmpeg is a wrapper (first in its PATH): the ladder's run
+// reads its 30 s source in real time (-re), as a slow machine would, so
+// the node publishes it while it encodes; and when it is done the wrapper
+// waits for a gate file before it exits, so the test sees the
+// playable-processing state for as long as it needs.
 func TestBrowserFirstPlayPreview(t *testing.T) {
 	started := time.Now()
 	phase := func(what string) { t.Logf("[%5.1fs] %s", time.Since(started).Seconds(), what) }
 	chromiumPath(t)
 	work := t.TempDir()
-	gate := filepath.Join(work, "release-stage2")
-	n := startNode(t, filepath.Join(work, "data"), "PATH="+gatedFFmpeg(t, work, gate)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	clip := makeVideo(t, work, "harbour-lights.mp4", 12, "1280x720")
+	gate := filepath.Join(work, "release-ladder")
+	n := startNode(t, filepath.Join(work, "data"), "PATH="+realTimeFFmpeg(t, work, gate)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	clip := makeVideo(t, work, "harbour-lights.mp4", 30, "1280x720")
 	b := startBrowser(t)
 	phase("node (gated ffmpeg), 720p test video and Chromium started")
 
@@ -55,10 +56,11 @@ func TestBrowserFirstPlayPreview(t *testing.T) {
 	href := mustEval[string](b, `document.querySelector('`+selWatchLink+`').getAttribute('href')`)
 	id := strings.TrimPrefix(href, "/watch/")
 	v := n.video(id)
-	if v.Status != "processing" || !v.Playable || len(v.RenditionsPending) == 0 || v.HLS == "" {
+	if v.Status != "processing" || !v.Playable || len(v.RenditionsPending) != 0 || v.HLS == "" || v.DASH != "" {
 		b.fatalf("the API after the upload page said Watch now: %+v", v)
 	}
-	phase(fmt.Sprintf("playable while processing; pending %v", v.RenditionsPending))
+	checkLadder(t, v, []int{720, 480, 360, 240})
+	phase(fmt.Sprintf("playable while processing; %d renditions", len(v.Renditions)))
 	b.mustScreenshot("firstplay-upload-desktop-1280x800")
 
 	// ---- "my videos" offers it too
@@ -72,7 +74,7 @@ func TestBrowserFirstPlayPreview(t *testing.T) {
 	b.waitTrue("the player with hls.js", 30*time.Second,
 		`!!document.querySelector('`+selPlayer+`') && !!window.__strata.hls && !document.querySelector('`+selQuality+`').disabled`)
 	note := mustEval[string](b, `document.querySelector('[data-testid="renditions-pending"]:not([hidden])')?.textContent || ''`)
-	want := "Higher qualities are still processing: " + strings.Join(sortedByHeight(v.RenditionsPending), ", ")
+	want := "Still processing: the video plays while the rest of it is encoded."
 	if note != want {
 		b.fatalf("pending note %q, want %q", note, want)
 	}
@@ -81,7 +83,15 @@ func TestBrowserFirstPlayPreview(t *testing.T) {
 	}
 	b.playAndWatch(1.5, 60*time.Second)
 	if v := n.video(id); v.Status != "processing" {
-		b.fatalf("the video is %s already: the gate did not hold the second stage", v.Status)
+		b.fatalf("the video is %s already: the gate did not hold the ladder", v.Status)
+	}
+	// hls.js follows the growing playlists as live ones, yet the viewer
+	// started at the beginning, not near their end.
+	if !mustEval[bool](b, `window.__strata.hls.levels.some(l => l.details?.live)`) {
+		b.fatalf("hls.js does not see a growing (live) playlist while processing")
+	}
+	if at := mustEval[float64](b, `document.querySelector('`+selPlayer+`').currentTime`); at > 6 {
+		b.fatalf("playback is at %.1f s: it did not start at the beginning", at)
 	}
 	if got := mustEval[int](b, `window.__strata.hls.levels.length`); got != len(v.Renditions) {
 		b.fatalf("hls.js has %d levels while processing, the API lists %d playable renditions", got, len(v.Renditions))
@@ -120,10 +130,11 @@ func TestBrowserFirstPlayPreview(t *testing.T) {
 		b.fatalf("the player went away when the video became ready")
 	}
 	mustEval[chromedp.Void](b, `document.querySelector('`+selPlayer+`').pause()`)
-	b.waitTrue("hls.js to list the whole ladder after the pause", 30*time.Second,
-		fmt.Sprintf(`window.__strata.hls?.levels?.length === %d && document.querySelectorAll('%s option').length === %d`,
+	b.waitTrue("hls.js to list the whole ladder, ended, after the pause", 30*time.Second,
+		fmt.Sprintf(`window.__strata.hls?.levels?.length === %d && document.querySelectorAll('%s option').length === %d`+
+			` && window.__strata.hls.levels.every(l => !l.details || !l.details.live)`,
 			len(v.Renditions), selQuality, len(v.Renditions)+1))
-	phase("ready: the note went, the quality menu has the whole ladder")
+	phase("ready: the note went, the playlists ended, the quality menu has the whole ladder")
 
 	// ---- storyboard preview under the mouse
 	if v.Storyboard == "" || len(v.Thumbnails) < 2 {
@@ -227,10 +238,11 @@ func TestBrowserFirstPlayPreview(t *testing.T) {
 	phase("done")
 }
 
-// gatedFFmpeg writes an ffmpeg wrapper into dir/bin and returns that folder:
-// it runs the real ffmpeg, but an encode into the ladder's second stage
-// waits until gate exists.
-func gatedFFmpeg(t *testing.T, dir, gate string) string {
+// realTimeFFmpeg writes an ffmpeg wrapper into dir/bin and returns that
+// folder: the ladder's run (the dash muxer's) reads its source in real time
+// and, once done, waits until gate exists before it exits; every other
+// run is the real ffmpeg's.
+func realTimeFFmpeg(t *testing.T, dir, gate string) string {
 	t.Helper()
 	real, err := exec.LookPath("ffmpeg")
 	if err != nil {
@@ -241,12 +253,17 @@ func gatedFFmpeg(t *testing.T, dir, gate string) string {
 		t.Fatal(err)
 	}
 	script := fmt.Sprintf(`#!/bin/sh
-# Test double: hold the second stage of the ladder until the test says go.
+# Test double: the ladder's run reads the source in real time (-re applies
+# to the first input), then holds until the test says go.
 case "$*" in
-*.stage2*) while [ ! -e %q ]; do sleep 0.1; done ;;
+*" -f dash "*)
+	%q -re "$@"
+	rc=$?
+	while [ ! -e %q ]; do sleep 0.1; done
+	exit $rc ;;
 esac
 exec %q "$@"
-`, gate, real)
+`, real, gate, real)
 	if err := os.WriteFile(filepath.Join(bin, "ffmpeg"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -261,22 +278,6 @@ func (n *node) video(id string) video {
 		n.t.Fatalf("GET /api/v1/videos/%s: HTTP %d", id, status)
 	}
 	return v
-}
-
-// sortedByHeight orders rendition names ("720p") by height, as the UI does.
-func sortedByHeight(names []string) []string {
-	out := append([]string(nil), names...)
-	height := func(s string) int {
-		var h int
-		fmt.Sscanf(s, "%dp", &h)
-		return h
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && height(out[j]) < height(out[j-1]); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 // seekBarPoint scrolls the seek bar into view and returns the viewport

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"gocloud.dev/blob"
@@ -95,18 +96,18 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 	if err := os.Mkdir(out, 0o750); err != nil {
 		return err
 	}
-	// The first stage's files are stored and published as soon as they
-	// exist (fast first play); the final store adds the rest and replaces
-	// the master and MPD.
+	// What first play hands over is stored and published at once (a
+	// staged run's low rungs, or snapshots of a growing run); the final
+	// store adds the rest and replaces the playlists, master and MPD.
 	stored := map[string]bool{}
-	save := func(files []string) error {
+	save := func(dir string, files []string) error {
 		var todo []string
 		for _, f := range files {
-			if !stored[f] || f == transcode.MasterName || f == transcode.ManifestName {
+			if !stored[f] || rewritten(f) {
 				todo = append(todo, f)
 			}
 		}
-		if err := blobstore.PutDir(ctx, p.Media, MediaPrefix(id), out, todo); err != nil {
+		if err := blobstore.PutDir(ctx, p.Media, MediaPrefix(id), dir, publishOrder(todo)); err != nil {
 			return fmt.Errorf("store media: %w", err)
 		}
 		for _, f := range todo {
@@ -123,11 +124,18 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 	}
 	cleared := false
 	firstPlay := func(res *transcode.Result) error {
+		dir := out
+		if res.Dir != "" {
+			dir = res.Dir
+		}
+		if cleared {
+			return save(dir, res.Files) // a later snapshot of a growing run
+		}
 		if err := clear(); err != nil {
 			return err
 		}
 		cleared = true
-		if err := save(res.Files); err != nil {
+		if err := save(dir, res.Files); err != nil {
 			return err
 		}
 		var pending []string
@@ -160,7 +168,7 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 		files, err = p.images(ctx, id, src, probe, out, res)
 	}
 	if err == nil {
-		err = save(files)
+		err = save(out, files)
 	}
 	if err == nil {
 		w, h := topSize(probe, p.Transcode)
@@ -177,6 +185,31 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 		return classify(err)
 	}
 	return nil
+}
+
+// rewritten says whether a file changes between first play and the end
+// and must be stored again: playlists, the master and the MPD. Segments
+// and init segments are written once.
+func rewritten(f string) bool {
+	return strings.HasSuffix(f, ".m3u8") || strings.HasSuffix(f, ".mpd")
+}
+
+// publishOrder sorts files so that nothing is stored before what it
+// references: media first, then the media playlists, then the master and
+// the MPD. A player reading during the store never meets a missing file.
+func publishOrder(files []string) []string {
+	rank := func(f string) int {
+		switch {
+		case f == transcode.MasterName || f == transcode.ManifestName:
+			return 2
+		case rewritten(f):
+			return 1
+		}
+		return 0
+	}
+	out := slices.Clone(files)
+	slices.SortStableFunc(out, func(a, b string) int { return rank(a) - rank(b) })
+	return out
 }
 
 // errDeleted stops a run whose video was deleted meanwhile.

@@ -96,6 +96,7 @@ func TestTranscodeStagedExtraCodecAV1(t *testing.T) {
 	src := makeClip(t, dir, "src", clipOpts{w: 640, h: 360, seconds: 5, video: true, audio: true})
 	cfg := av1TestConfig(CodecAV1)
 	cfg.FirstPlayMaxHeight = 240
+	cfg.FirstPlay = FirstPlayStaged
 	out := filepath.Join(dir, "out")
 	var first *Result
 	res, err := TranscodeStaged(context.Background(), cfg, src, nil, out, nil, func(r *Result) error {
@@ -334,6 +335,7 @@ func TestTranscodeStagedExtraCodecAV1TopOnly(t *testing.T) {
 	cfg := av1TestConfig(CodecAV1)
 	cfg.AV1.Heights = []int{360}
 	cfg.FirstPlayMaxHeight = 240
+	cfg.FirstPlay = FirstPlayStaged
 	out := filepath.Join(dir, "out")
 	res, err := TranscodeStaged(context.Background(), cfg, src, nil, out, nil, func(r *Result) error {
 		checkFamilies(t, out, r, map[string]int{codecH264: 1}, av1CodecRE)

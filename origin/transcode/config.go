@@ -56,7 +56,19 @@ type Config struct {
 	TimeoutBase      time.Duration
 	TimeoutPerSecond float64
 
-	// FirstPlayMaxHeight splits the ladder for fast first play: when the
+	// FirstPlay is how a video becomes watchable before its whole ladder
+	// is done, when the caller asks for first play (TranscodeStaged):
+	//
+	//   - FirstPlayGrowing ("" too): one ffmpeg run encodes the whole
+	//     ladder, and what it has finished is published as HLS EVENT
+	//     playlists once a viewer starting from the beginning would not
+	//     catch up with the encoder. It costs nothing: no second decode.
+	//   - FirstPlayStaged: the rungs up to FirstPlayMaxHeight are encoded
+	//     and published complete first, then the rest (a second decode).
+	//   - FirstPlayOff: nothing is published before the end.
+	FirstPlay string
+
+	// FirstPlayMaxHeight splits the ladder for staged first play: when the
 	// caller asks for a staged run, the rungs no taller than this (at least
 	// the smallest) are encoded first, with the audio and the poster, and
 	// published while a second ffmpeg run encodes the rest. Splitting the
@@ -158,6 +170,7 @@ func DefaultConfig() Config {
 		PosterMaxWidth:   1280,
 		ThumbnailWidths:  []int{1280, 640, 320},
 
+		FirstPlay:          FirstPlayGrowing,
 		FirstPlayMaxHeight: 360,
 
 		// A 1080p five-rung x264 veryfast run needs between 1 and 1.5 GiB
@@ -171,6 +184,13 @@ func DefaultConfig() Config {
 		HEVC: DefaultHEVC(),
 	}
 }
+
+// The FirstPlay modes.
+const (
+	FirstPlayGrowing = "growing"
+	FirstPlayStaged  = "staged"
+	FirstPlayOff     = "off"
+)
 
 var x264Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}
 
@@ -220,6 +240,11 @@ func (c Config) Validate() error {
 	}
 	if c.TimeoutBase <= 0 || c.TimeoutPerSecond < 0 {
 		bad("TimeoutBase must be positive and TimeoutPerSecond not negative")
+	}
+	switch c.FirstPlay {
+	case "", FirstPlayGrowing, FirstPlayStaged, FirstPlayOff:
+	default:
+		bad("FirstPlay must be %q, %q or %q", FirstPlayGrowing, FirstPlayStaged, FirstPlayOff)
 	}
 	if c.FirstPlayMaxHeight < 0 {
 		bad("FirstPlayMaxHeight must not be negative")

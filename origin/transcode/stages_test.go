@@ -17,6 +17,7 @@ func TestTranscodeStagedFirstPlay(t *testing.T) {
 	src := makeClip(t, dir, "src", clipOpts{w: 854, h: 480, seconds: 6, video: true, audio: true})
 	cfg := testConfig()
 	cfg.FirstPlayMaxHeight = 360
+	cfg.FirstPlay = FirstPlayStaged
 	ctx := context.Background()
 	p, err := ProbeFile(ctx, cfg, src)
 	if err != nil {
@@ -104,6 +105,7 @@ func TestTranscodeStagedFirstPlayError(t *testing.T) {
 	dir := t.TempDir()
 	src := makeClip(t, dir, "src", clipOpts{w: 854, h: 480, seconds: 2, video: true})
 	cfg := testConfig()
+	cfg.FirstPlay = FirstPlayStaged
 	boom := errors.New("store is down")
 	_, err := TranscodeStaged(context.Background(), cfg, src, nil, filepath.Join(dir, "out"), nil, func(*Result) error { return boom })
 	if !errors.Is(err, boom) {

@@ -50,6 +50,13 @@ type Result struct {
 	// has no picture to show.
 	Poster string   `json:"poster"`
 	Files  []string `json:"files"` // every file written, sorted
+
+	// Growing marks a snapshot of a run still encoding (growing first
+	// play): its media playlists are HLS EVENT playlists that later
+	// snapshots and the final Result extend, it has no DASH MPD yet, and
+	// its files are in Dir rather than the output directory.
+	Growing bool   `json:"growing,omitempty"`
+	Dir     string `json:"-"`
 }
 
 // Transcode encodes input into outDir, which must be empty or absent. p is
@@ -68,13 +75,25 @@ func Transcode(ctx context.Context, cfg Config, input string, p *Probe, outDir s
 	return TranscodeStaged(ctx, cfg, input, p, outDir, progress, nil)
 }
 
-// TranscodeStaged is Transcode with fast first play: when firstPlay is not
-// nil and the ladder has rungs above cfg.FirstPlayMaxHeight, the low rungs,
-// the audio and the poster are encoded first and firstPlay is called with
-// their Result (a complete, playable output in outDir: master, MPD, media
-// playlists) before the other rungs are encoded. The final Result covers
-// every file, the first stage's included; its master and MPD replace the
-// first stage's. An error from firstPlay stops the run.
+// TranscodeStaged is Transcode with fast first play, as cfg.FirstPlay says,
+// when firstPlay is not nil.
+//
+// Growing (the default): one run encodes everything, and firstPlay is
+// called with snapshots of what it has finished (Result.Growing, files in
+// Result.Dir: EVENT media playlists, our master, segments, the poster; no
+// MPD): first when a viewer starting from the beginning would stay behind
+// the encoder, then after every new segment. Only an error from the first
+// call stops the run; later ones are logged and the next snapshot carries
+// the files again.
+//
+// Staged: when the ladder has rungs above cfg.FirstPlayMaxHeight, the low
+// rungs, the audio and the poster are encoded first and firstPlay is
+// called once with their Result (a complete, playable output in outDir:
+// master, MPD, media playlists) before the other rungs are encoded. An
+// error from firstPlay stops the run.
+//
+// Either way the final Result covers every file and its master (and the
+// playlists of a growing run) replace what firstPlay saw.
 func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, outDir string, progress func(percent float64), firstPlay func(*Result) error) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -98,17 +117,34 @@ func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, ou
 	}
 
 	full := newEncodePlan(cfg, p, in, out)
-	var stages []*encodePlan
-	if firstPlay != nil {
+	mode := cfg.FirstPlay
+	if firstPlay == nil {
+		mode = FirstPlayOff
+	}
+	stages := []*encodePlan{full}
+	if mode == FirstPlayStaged {
 		stages = splitStages(cfg, full)
-	} else {
-		stages = []*encodePlan{full}
 	}
 	if len(stages) == 1 {
-		if err := encode(ctx, cfg, stages[0], progress); err != nil {
+		grown := false
+		run := func(ctx context.Context) error { return encode(ctx, cfg, full, progress) }
+		if mode == "" || mode == FirstPlayGrowing {
+			g := &growth{cfg: cfg, ep: full, dir: out + ".growing", now: time.Now, linked: map[string]bool{}}
+			g.publish = func(r *Result) error { grown = true; return firstPlay(r) }
+			if g.dir, err = prepareOutDir(g.dir); err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(g.dir)
+			encodeRun := run
+			run = func(ctx context.Context) error {
+				g.start = g.now()
+				return watchGrowth(ctx, g, encodeRun)
+			}
+		}
+		if err := run(ctx); err != nil {
 			return nil, err
 		}
-		res, err := finish(cfg, stages[0])
+		res, err := finish(cfg, full, grown)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +159,7 @@ func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, ou
 	if err := encode(ctx, cfg, first, scaleProgress(progress, 0, split)); err != nil {
 		return nil, err
 	}
-	res1, err := finish(cfg, first)
+	res1, err := finish(cfg, first, false)
 	if err != nil {
 		return nil, err
 	}
@@ -203,11 +239,17 @@ func inputFault(stderr []string) bool {
 }
 
 // finish checks one run's output, writes our master playlist and lists the
-// files.
-func finish(cfg Config, ep *encodePlan) (*Result, error) {
+// files. grown says the run was published while it encoded: its media
+// playlists stay EVENT playlists.
+func finish(cfg Config, ep *encodePlan, grown bool) (*Result, error) {
 	st, err := collect(ep, nil)
 	if err != nil {
 		return nil, err
+	}
+	if grown {
+		if err := endGrowth(ep.outDir, st); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeMaster(ep.outDir, st.renditions, st.video, st.audio); err != nil {
 		return nil, fmt.Errorf("transcode: write master: %w", err)
@@ -244,14 +286,50 @@ type runOutput struct {
 	video      []*mediaInfo // parallel to renditions when there is video
 	audio      *mediaInfo
 	renditions []Rendition
-	duration   float64
+	duration   float64 // of the largest rung, or of the audio
+	shortest   float64 // of the stream with the least done (growing runs)
 }
 
-// collect reads and checks the media playlists of one run and describes
-// its renditions. audio is the shared audio track when this run did not
-// encode it (the second stage), for the variants' bandwidth and codecs.
+// collect reads and checks the media playlists of one finished run,
+// describes its renditions and strips what ffmpeg stamps for live use.
+// audio is the shared audio track when this run did not encode it (the
+// second stage), for the variants' bandwidth and codecs.
 func collect(ep *encodePlan, audio *mediaInfo) (*runOutput, error) {
-	fm, err := readFFmpegMaster(ep.outDir)
+	out, err := describe(ep, ep.outDir, audio)
+	if err != nil {
+		return nil, err
+	}
+	var playlists []string
+	if ep.audio {
+		playlists = append(playlists, out.audio.uri)
+	}
+	for _, mi := range out.video {
+		playlists = append(playlists, mi.uri)
+	}
+	for _, uri := range playlists {
+		if err := stripProgramDateTime(filepath.Join(ep.outDir, uri)); err != nil {
+			return nil, fmt.Errorf("transcode: %w", err)
+		}
+	}
+
+	// The output must cover the input: ffmpeg keeps going over damaged
+	// data and exits 0 with whatever it could decode. Only containers whose
+	// header states the duration are checked; for MP3, MPEG-TS and the
+	// like ffprobe estimates it from the bit rate, which can be far off.
+	p := ep.probe
+	statesDuration := p.Demuxer == "mov" || p.Demuxer == "matroska"
+	if statesDuration && out.duration < 0.9*p.DurationS-1 {
+		return nil, inputErrorf("the file is truncated or corrupt: only %.0f of its %.0f seconds could be decoded", out.duration, p.DurationS)
+	}
+	return out, nil
+}
+
+// describe reads the media playlists ffmpeg wrote into dir for ep and
+// describes its renditions, changing nothing: it also reads a run still in
+// progress (growing first play), whose playlists list the segments done so
+// far.
+func describe(ep *encodePlan, dir string, audio *mediaInfo) (*runOutput, error) {
+	fm, err := readFFmpegMaster(dir)
 	if err != nil {
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
@@ -268,17 +346,14 @@ func collect(ep *encodePlan, audio *mediaInfo) (*runOutput, error) {
 		if uri == "" {
 			return nil, errors.New("transcode: ffmpeg's master has no audio playlist")
 		}
-		if audio, err = readMedia(ep.outDir, uri); err != nil {
-			return nil, fmt.Errorf("transcode: %w", err)
-		}
-		if err := stripProgramDateTime(filepath.Join(ep.outDir, audio.uri)); err != nil {
+		if audio, err = readMedia(dir, uri); err != nil {
 			return nil, fmt.Errorf("transcode: %w", err)
 		}
 	}
 	out := &runOutput{audio: audio}
 	for i, o := range outs {
 		r := ep.rungs[o.rung]
-		mi, err := readMedia(ep.outDir, fm.video[i])
+		mi, err := readMedia(dir, fm.video[i])
 		if err != nil {
 			return nil, fmt.Errorf("transcode: %w", err)
 		}
@@ -287,9 +362,6 @@ func collect(ep *encodePlan, audio *mediaInfo) (*runOutput, error) {
 		}
 		if got := codecFamily(mi.track.Codec); got != o.codec {
 			return nil, fmt.Errorf("transcode: %s came out as %s (%s), planned %s", mi.uri, got, mi.track.Codec, o.codec)
-		}
-		if err := stripProgramDateTime(filepath.Join(ep.outDir, mi.uri)); err != nil {
-			return nil, fmt.Errorf("transcode: %w", err)
 		}
 		out.video = append(out.video, mi)
 		rd := Rendition{
@@ -314,19 +386,17 @@ func collect(ep *encodePlan, audio *mediaInfo) (*runOutput, error) {
 			Codecs: audio.track.Codec, Playlist: audio.uri,
 		}}
 	}
-
-	// The output must cover the input: ffmpeg keeps going over damaged
-	// data and exits 0 with whatever it could decode. Only containers whose
-	// header states the duration are checked; for MP3, MPEG-TS and the
-	// like ffprobe estimates it from the bit rate, which can be far off.
 	if len(out.video) > 0 {
 		out.duration = out.video[0].duration
 	} else {
 		out.duration = audio.duration
 	}
-	statesDuration := p.Demuxer == "mov" || p.Demuxer == "matroska"
-	if statesDuration && out.duration < 0.9*p.DurationS-1 {
-		return nil, inputErrorf("the file is truncated or corrupt: only %.0f of its %.0f seconds could be decoded", out.duration, p.DurationS)
+	out.shortest = out.duration
+	for _, mi := range out.video {
+		out.shortest = math.Min(out.shortest, mi.duration)
+	}
+	if ep.audio && len(out.video) > 0 {
+		out.shortest = math.Min(out.shortest, audio.duration)
 	}
 	return out, nil
 }

@@ -53,6 +53,10 @@ export async function startPlayer({ video, select, subtitles = null, src, signal
       enableWorker: Boolean(WORKER_PATH),
       enableWebVTT: true,
       renderTextTracksNatively: true,
+      // A video still encoding is published as growing EVENT playlists,
+      // which hls.js treats as live and would start near their end:
+      // viewers start a video at its beginning.
+      startPosition: 0,
     };
     if (media?.token) {
       // hls.js calls this before it opens each request: open it ourselves
