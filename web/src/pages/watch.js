@@ -162,7 +162,9 @@ function mountPlayer(stage, controls, video, signal) {
 async function followPending({ note, scrub, player }, details, video, signal) {
   const say = (v) => {
     const list = pendingText(v.renditions_pending);
-    const text = list ? `Higher qualities are still processing: ${list}` : 'Higher qualities are still processing…';
+    // Staged first play names the rungs to come; a growing one has them
+    // all and is still adding the end of the video.
+    const text = list ? `Higher qualities are still processing: ${list}` : 'Still processing: the video plays while the rest of it is encoded.';
     if (note.textContent !== text) note.textContent = text;
     note.hidden = false;
     note.dataset.state = 'pending';
