@@ -45,6 +45,7 @@ type options struct {
 	pieceSeconds float64
 	scaleRounds  int
 	firstPlay    int
+	firstMode    string
 }
 
 func main() {
@@ -60,7 +61,8 @@ func main() {
 	flag.IntVar(&o.scaleSeconds, "scaleout-seconds", 600, "length of the scale-out (d) source; 0 skips (d)")
 	flag.StringVar(&o.scaleSize, "scaleout-size", "854x480", "frame size of the scale-out source")
 	flag.Float64Var(&o.pieceSeconds, "piece-seconds", 60, "chunk length for the scale-out run")
-	flag.IntVar(&o.firstPlay, "first-play-height", -1, "override first_play_height (0: one run, no fast first play; -1: the default)")
+	flag.StringVar(&o.firstMode, "first-play", "", `override first_play: "growing" (the default), "staged" or "off"`)
+	flag.IntVar(&o.firstPlay, "first-play-height", -1, "override first_play_height for -first-play staged (-1: the default)")
 	flag.IntVar(&o.scaleRounds, "scaleout-rounds", 1, "alternating rounds of (d)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -108,8 +110,14 @@ func run(o options) error {
 	}
 
 	cfg := transcode.DefaultConfig()
+	if o.firstMode != "" {
+		cfg.FirstPlay = o.firstMode
+	}
 	if o.firstPlay >= 0 {
 		cfg.FirstPlayMaxHeight = o.firstPlay
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
 	p, err := transcode.ProbeFile(ctx, cfg, src)
 	if err != nil {
@@ -227,10 +235,11 @@ func run(o options) error {
 	return nil
 }
 
-// oursPipeline runs what an origin runs for an upload: probe, the staged
-// ladder (its first stage published as first play) and the pictures. It
-// returns when the first stage was done (seconds from the start) and the
-// ffmpeg command lines it ran.
+// oursPipeline runs what an origin runs for an upload: probe, the ladder
+// with first play (by default one growing run, published once a viewer
+// would not catch up with it) and the pictures. It returns when it was
+// first playable (seconds from the start) and the ffmpeg command lines it
+// ran.
 func oursPipeline(ctx context.Context, cfg transcode.Config, src, out string) (*transcode.Result, float64, [][]string, error) {
 	var cmds [][]string
 	cfg.OnExec = func(bin string, args []string) {
@@ -245,7 +254,9 @@ func oursPipeline(ctx context.Context, cfg transcode.Config, src, out string) (*
 	}
 	var firstPlay float64
 	res, err := transcode.TranscodeStaged(ctx, cfg, src, p, out, nil, func(*transcode.Result) error {
-		firstPlay = time.Since(start).Seconds()
+		if firstPlay == 0 { // a growing run hands over a snapshot per segment
+			firstPlay = time.Since(start).Seconds()
+		}
 		return nil
 	})
 	if err != nil {
