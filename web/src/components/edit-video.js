@@ -61,6 +61,13 @@ export function editForm(v, { signal, onSaved, onCancel, ended = () => false }) 
     return !!first;
   }
 
+  // A field's error goes as soon as the user changes it.
+  for (const [name, el] of Object.entries(fields)) {
+    el.addEventListener('input', () => {
+      errors[name].textContent = '';
+      el.removeAttribute('aria-invalid');
+    });
+  }
   cancel.addEventListener('click', () => onCancel());
   form.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !save.disabled) {

@@ -300,8 +300,10 @@ class QueueItem {
 
   succeeded() {
     if (this.state === 'removed') return;
+    // The processing bar below takes over; two full bars would only confuse.
     setProgress(this.bar, 100);
-    this.bytes.textContent = `${formatBytes(this.file.size)} · 100%`;
+    this.bar.hidden = true;
+    this.bytes.textContent = `${formatBytes(this.file.size)} sent`;
     this.videoId = videoIdFromUploadURL(this.upload.url);
     this.setState('complete', 'Uploaded · processing…');
     this.queue.announce(`${this.titleValue()}: upload complete, processing.`);
