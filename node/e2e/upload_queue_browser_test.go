@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -238,4 +241,119 @@ func waitAPI(t *testing.T, timeout time.Duration, what string, ok func() bool) {
 		}
 		time.Sleep(200 * time.Millisecond) // poll interval
 	}
+}
+
+// TestQueueResumeBrowser: two clips dropped at once are paused part way,
+// the page is reloaded, and the same two files dropped again continue the
+// uploads from before the reload (tus-js-client's stored upload URLs): no
+// new upload is created, and the videos are the uploads' IDs.
+func TestQueueResumeBrowser(t *testing.T) {
+	started := time.Now()
+	phase := func(what string) { t.Logf("[%5.1fs] %s", time.Since(started).Seconds(), what) }
+	chromiumPath(t)
+
+	work := t.TempDir()
+	n := startNode(t, filepath.Join(work, "data"))
+	files := []string{"resume-dune.mp4", "resume-fern.mp4"}
+	// The same File each time: tus-js-client's fingerprint is the name,
+	// type, size and lastModified (a File made in the page is "now" unless told).
+	var js strings.Builder
+	js.WriteString(`window.__drop = () => { const dt = new DataTransfer(); const add = (b64, name) => { const bin = atob(b64);` +
+		` const bytes = new Uint8Array(bin.length); for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);` +
+		` dt.items.add(new File([bytes], name, { type: 'video/mp4', lastModified: 1767225600000 })); };`)
+	largest := 0
+	for _, f := range files {
+		data, err := os.ReadFile(makeVideo(t, work, f, 2, "320x240"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		largest = max(largest, len(data))
+		fmt.Fprintf(&js, ` add('%s', '%s');`, base64.StdEncoding.EncodeToString(data), f)
+	}
+	js.WriteString(` document.querySelector('.dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true })); }`)
+
+	b := startBrowser(t)
+	b.must("open /upload", chromedp.Navigate(n.base+"/upload"))
+	b.waitTrue("the upload form", 15*time.Second, `!!document.querySelector('`+selUploadFile+`')`)
+	b.throttleUploads(float64(largest) / 8)
+	mustEval[chromedp.Void](b, js.String()+`; window.__drop()`)
+	for _, f := range files {
+		b.waitTrue(f+" uploading", 15*time.Second, `document.querySelector('`+queueRow(f)+`')?.dataset.state === 'uploading'`)
+		b.must("click Pause on "+f, chromedp.Click(chromedp.CSS(queueRow(f)+` [data-testid="queue-pause"]`)))
+		b.waitTrue(f+" paused", 10*time.Second, `document.querySelector('`+queueRow(f)+`').dataset.state === 'paused'`)
+	}
+	stored := b.storedTusUploads()
+	if len(stored) != 2 {
+		b.fatalf("after pausing two uploads localStorage holds %d tus entries, want 2: %+v", len(stored), stored)
+	}
+	var want []string
+	for _, s := range stored {
+		want = append(want, strings.TrimPrefix(s.UploadURL[strings.LastIndex(s.UploadURL, "/uploads/"):], "/uploads/"))
+	}
+	slices.Sort(want)
+	phase("two uploads paused: " + strings.Join(want, ", "))
+
+	b.must("reload", chromedp.Reload())
+	b.waitTrue("the upload form after the reload", 15*time.Second, `!!document.querySelector('`+selUploadFile+`') && !document.querySelector('`+selQueueItem+`')`)
+	b.throttleUploads(0)
+	// The connection is lost as the uploads resume: after tus-js-client's
+	// retries the rows offer Retry; back online, they carry on by themselves.
+	b.blockUploads(true)
+	mustEval[chromedp.Void](b, js.String()+`; window.__drop()`)
+	for _, f := range files {
+		b.waitTrue(f+" found as an earlier upload", 10*time.Second, `document.querySelector('`+queueRow(f)+`')?.dataset.resumed === 'true'`)
+	}
+	for _, f := range files {
+		b.waitTrue(f+" stopped by the lost connection, with Retry", 30*time.Second,
+			`(() => { const r = document.querySelector('`+queueRow(f)+`'), retry = r.querySelector('[data-testid="queue-resume"]');`+
+				` return r.dataset.state === 'error' && !retry.hidden && retry.textContent === 'Retry'`+
+				` && r.querySelector('.queue-error').innerText.trim().endsWith('continue where it stopped.'); })()`)
+	}
+	b.scrollTop()
+	b.mustScreenshot("upload-queue-lost-desktop-1280x800")
+	phase("the resumed uploads stopped by the lost connection")
+	b.blockUploads(false)
+	mustEval[chromedp.Void](b, `window.dispatchEvent(new Event('online'))`)
+	states := `[...document.querySelectorAll('` + selQueueItem + `')].map(r => r.dataset.state).join(' ')`
+	b.until("both ready", 3*time.Minute, states, func(v string) (bool, error) {
+		if strings.Contains(v, "error") || strings.Contains(v, "failed") {
+			return false, fmt.Errorf("a row ended in %q: %s", v, b.bodyText())
+		}
+		return v == "ready ready", nil
+	})
+	var got []string
+	for _, f := range files {
+		href := mustEval[string](b, `document.querySelector('`+queueRow(f)+` [data-testid="queue-watch-link"]').getAttribute('href')`)
+		got = append(got, strings.TrimPrefix(href, "/watch/"))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		b.fatalf("after the reload the videos are %v, want the paused uploads %v (a new upload was made)", got, want)
+	}
+	if left := b.storedTusUploads(); len(left) != 0 {
+		t.Errorf("tus resume entries left in localStorage after success: %+v", left)
+	}
+	// The blocked requests are logged; nothing else may be.
+	problems := slices.DeleteFunc(b.consoleProblems(), func(p string) bool { return strings.Contains(p, "ERR_BLOCKED_BY_CLIENT") })
+	if len(problems) > 0 {
+		b.fatalf("console errors or exceptions:\n  %s", strings.Join(problems, "\n  "))
+	}
+	phase("both resumed and ready")
+}
+
+// blockUploads makes the tab's tus requests fail as on a lost connection
+// (on), or lets them through again (off).
+func (b *browser) blockUploads(on bool) {
+	b.t.Helper()
+	patterns := []*network.BlockPattern{}
+	if on {
+		patterns = append(patterns, &network.BlockPattern{URLPattern: "*://*:*/api/v1/uploads/*", Block: true})
+	}
+	b.must("block uploads", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns})
+		return err
+	}))
 }

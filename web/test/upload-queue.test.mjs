@@ -48,7 +48,7 @@ test('addSample keeps the last few seconds (and at least two samples)', () => {
 
 test('queueSummary counts by state', () => {
   assert.equal(queueSummary(items('uploading', 'queued', 'ready')), '3 videos · 1 uploading · 1 queued · 1 ready');
-  assert.equal(queueSummary(items('paused', 'complete', 'error', 'failed')), '4 videos · 1 paused · 1 processing · 2 failed');
+  assert.equal(queueSummary(items('paused', 'complete', 'error', 'failed')), '4 videos · 1 paused · 1 processing · 1 stopped · 1 failed');
   assert.equal(queueSummary(items('checking')), '1 video');
 });
 

@@ -207,6 +207,7 @@ class QueueItem {
   async prepare() {
     this.previous = await findPrevious(this.file);
     if (this.state !== 'checking') return; // removed or paused meanwhile
+    if (this.previous) this.node.dataset.resumed = 'true';
     const m = this.previous?.metadata || {};
     if (m.title && !this.title.dataset.touched) this.title.value = m.title;
     this.setState('queued', this.previous ? 'Queued · continues an earlier upload' : 'Queued');
@@ -292,9 +293,9 @@ class QueueItem {
     const { message, retryable } = describeTusError(err);
     this.retryable = retryable;
     this.authLost = err?.originalResponse?.getStatus?.() === 401;
-    this.setState('error', 'Upload failed');
-    this.error.replaceChildren(h('p', { class: 'error-text', role: 'alert' }, `${this.file.name}: ${message}`),
-      this.authLost ? h('a', { class: 'btn btn-small', href: loginPath('/upload') }, 'Log in') : null);
+    this.setState('error', retryable ? 'Upload stopped' : 'Upload failed');
+    this.error.replaceChildren(h('p', { class: 'error-text', role: 'alert' }, `${this.file.name}: ${message}`));
+    if (this.authLost) this.error.append(h('a', { class: 'btn btn-small', href: loginPath('/upload') }, 'Log in'));
     this.queue.pump();
   }
 

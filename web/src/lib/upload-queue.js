@@ -56,7 +56,8 @@ export function queueSummary(items) {
   add(count((it) => it.state === 'paused'), 'paused');
   add(count((it) => it.state === 'complete'), 'processing');
   add(count((it) => it.state === 'ready'), 'ready');
-  add(count((it) => it.state === 'error' || it.state === 'failed'), 'failed');
+  add(count((it) => it.state === 'error'), 'stopped');
+  add(count((it) => it.state === 'failed'), 'failed');
   return parts.join(' · ');
 }
 
