@@ -184,6 +184,7 @@ class QueueItem {
       h('div', { class: 'queue-actions' }, this.pauseBtn, this.resumeBtn, this.removeBtn),
       this.error,
       this.processing);
+    this.setState('checking', 'Looking for an earlier attempt…');
   }
 
   titleValue() {
