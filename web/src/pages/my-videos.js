@@ -1,12 +1,13 @@
 // /account/videos: the logged-in user's own videos, every status and
-// visibility, newest first; change who may watch one, manage its
-// captions, or delete it.
+// visibility, newest first; edit one's title, description and tags,
+// change who may watch it, manage its captions, or delete it.
 import { h, icon, ICONS, sleep } from '../lib/dom.js';
 import { getJSON, isAbort, sendJSON, videoURL, watchPath } from '../lib/api.js';
 import { currentUser, sessionEnded } from '../lib/auth.js';
 import { formatDate, formatDuration, percent, plural, timeAgo } from '../lib/format.js';
 import { STATUS_LABEL, progressBar, setProgress } from '../components/status.js';
 import { captionsEditor } from '../components/captions.js';
+import { editButton, editForm } from '../components/edit-video.js';
 import { errorBox, loginRequired, statusLine } from './common.js';
 
 const LIMIT = 200;
@@ -53,6 +54,15 @@ export default async function myVideos({ root, signal }) {
   const ctx = {
     signal,
     status,
+    // An edited video: its row is drawn again from the server's answer.
+    updated(v) {
+      const old = rows.get(v.id);
+      if (!old) return;
+      const fresh = videoRow(v, ctx);
+      old.replaceWith(fresh);
+      rows.set(v.id, fresh);
+      fresh.querySelector('[data-testid="video-edit"]')?.focus();
+    },
     removed(id) {
       rows.get(id)?.remove();
       rows.delete(id);
@@ -87,7 +97,7 @@ export default async function myVideos({ root, signal }) {
       let row = rows.get(v.id);
       if (!row) {
         row = videoRow(v, ctx);
-      } else if (!row.contains(document.activeElement) && !row.querySelector('details[open]')) {
+      } else if (!row.contains(document.activeElement) && !row.querySelector('details[open]') && !row.dataset.editing) {
         const fresh = videoRow(v, ctx);
         row.replaceWith(fresh);
         row = fresh;
@@ -189,6 +199,7 @@ function videoRow(v, ctx) {
     class: 'select',
     'data-testid': 'visibility-select',
   }, VISIBILITY.map(([value, label]) => h('option', { value, selected: v.visibility === value }, label)));
+  const edit = editButton(title);
   const del = h('button', { type: 'button', class: 'btn btn-small btn-danger', 'data-testid': 'video-delete', 'aria-label': `Delete ${title}` },
     icon(ICONS.trash, 16), h('span', null, 'Delete'));
 
@@ -219,8 +230,11 @@ function videoRow(v, ctx) {
     captionsEditor(v, ctx)),
   h('div', { class: 'video-row-actions' },
     h('label', { class: 'visually-hidden', for: `vis-${v.id}` }, `Who may watch ${title}`),
+    edit,
     select,
     del));
+
+  edit.addEventListener('click', () => openEditor(row, v, edit, ctx));
 
   select.addEventListener('change', async () => {
     const before = row.dataset.visibility;
@@ -254,4 +268,34 @@ function videoRow(v, ctx) {
     }
   });
   return row;
+}
+
+/** Opens the edit form in the row (or focuses it when already open). */
+function openEditor(row, v, button, ctx) {
+  const open = row.querySelector('[data-testid="video-edit-form"]');
+  if (open) {
+    open.querySelector('input')?.focus();
+    return;
+  }
+  const close = () => {
+    editor.form.remove();
+    delete row.dataset.editing;
+    button.setAttribute('aria-expanded', 'false');
+    button.focus();
+  };
+  const editor = editForm(v, {
+    signal: ctx.signal,
+    ended: (err) => ctx.ended(err),
+    onCancel: close,
+    onSaved: (out) => {
+      ctx.status.textContent = `Saved “${out.title || v.title}”.`;
+      ctx.updated(out);
+    },
+  });
+  editor.form.id = `edit-form-${v.id}`;
+  button.setAttribute('aria-controls', editor.form.id);
+  button.setAttribute('aria-expanded', 'true');
+  row.dataset.editing = '1';
+  row.querySelector('.row-main .row-meta').after(editor.form);
+  editor.focus();
 }
