@@ -28,8 +28,7 @@ import (
 //
 // The node's ffmpeg is a wrapper (first in its PATH): the ladder's run
 // reads its 30 s source in real time (-re), as a slow machine would, so
-// the node publishes it while it encodes (a 480p ladder keeps up with real
-// time even on a loaded CI machine, as the publishing rule wants); and when it is done the wrapper
+// the node publishes it while it encodes; and when it is done the wrapper
 // waits for a gate file before it exits, so the test sees the
 // playable-processing state for as long as it needs.
 func TestBrowserFirstPlayPreview(t *testing.T) {
@@ -57,10 +56,7 @@ func TestBrowserFirstPlayPreview(t *testing.T) {
 	href := mustEval[string](b, `document.querySelector('`+selWatchLink+`').getAttribute('href')`)
 	id := strings.TrimPrefix(href, "/watch/")
 	v := n.video(id)
-	if v.Status != "processing" || !v.Playable || len(v.RenditionsPending) != 0 || v.HLS == "" || v.DASH != "" {
-		b.fatalf("the API after the upload page said Watch now: %+v", v)
-	}
-	checkLadder(t, v, []int{480, 360, 240})
+	checkGrowing(t, v, []int{480, 360, 240})
 	phase(fmt.Sprintf("playable while processing; %d renditions", len(v.Renditions)))
 	b.mustScreenshot("firstplay-upload-desktop-1280x800")
 

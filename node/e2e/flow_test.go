@@ -84,10 +84,7 @@ func TestUploadTranscodeWatchSearchRestart(t *testing.T) {
 		if s.Status != "processing" || !s.Playable {
 			continue
 		}
-		checkLadder(t, s, []int{720, 480, 360, 240})
-		if len(s.RenditionsPending) != 0 || s.DASH != "" {
-			t.Errorf("growing first play: pending %v, DASH %q; want none", s.RenditionsPending, s.DASH)
-		}
+		checkGrowing(t, s, []int{720, 480, 360, 240})
 	}
 	if v.Progress != 100 || v.Playable != true || len(v.RenditionsPending) != 0 {
 		t.Errorf("ready video: progress %v playable %v pending %v", v.Progress, v.Playable, v.RenditionsPending)
@@ -181,6 +178,23 @@ func checkLadder(t *testing.T, v video, want []int) {
 	}
 	if v.HLS == "" || v.DASH == "" || v.Thumbnail == "" {
 		t.Fatalf("ready video without hls/dash/thumbnail: %+v", v)
+	}
+}
+
+// checkGrowing checks a video published while it encodes (growing first
+// play): every rendition in its HLS master, nothing pending, no MPD yet
+// (the poster may come only at the end).
+func checkGrowing(t *testing.T, v video, want []int) {
+	t.Helper()
+	var got []int
+	for _, r := range v.Renditions {
+		got = append(got, r.Height)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("growing video renditions = %v, want %v", got, want)
+	}
+	if v.Status != "processing" || !v.Playable || v.HLS == "" || v.DASH != "" || len(v.RenditionsPending) != 0 {
+		t.Fatalf("growing video: want processing, playable, HLS only, nothing pending: %+v", v)
 	}
 }
 

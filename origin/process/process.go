@@ -220,7 +220,7 @@ var errDeleted = errors.New("the video was deleted")
 // cannot be made the video is published without them (the transcode's own
 // poster remains) rather than failed.
 func (p *Processor) images(ctx context.Context, id, src string, probe *transcode.Probe, out string, res *transcode.Result) ([]string, error) {
-	set, err := transcode.Images(ctx, p.Transcode, src, probe, out)
+	set, err := transcode.ImagesFor(ctx, p.Transcode, src, probe, out, res)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

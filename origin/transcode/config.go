@@ -61,8 +61,8 @@ type Config struct {
 	//
 	//   - FirstPlayGrowing ("" too): one ffmpeg run encodes the whole
 	//     ladder, and what it has finished is published as HLS EVENT
-	//     playlists once a viewer starting from the beginning would not
-	//     catch up with the encoder. It costs nothing: no second decode.
+	//     playlists from its second segment on (growing.go). It costs
+	//     nothing: no second decode.
 	//   - FirstPlayStaged: the rungs up to FirstPlayMaxHeight are encoded
 	//     and published complete first, then the rest (a second decode).
 	//   - FirstPlayOff: nothing is published before the end.

@@ -48,6 +48,9 @@ type encodePlan struct {
 	sig      string // settings signature used in segment names
 
 	codecs []extraCodec // extra codecs beside H.264, for every rung or some
+
+	sb      *storyboardPlan // the storyboard this run draws (runstoryboard.go), or nil
+	tileLog string          // where the metadata filter writes the tiles' times
 }
 
 func newEncodePlan(cfg Config, p *Probe, input, outDir string) *encodePlan {
@@ -149,6 +152,9 @@ func (ep *encodePlan) filterGraph() string {
 	if ep.posterAt >= 0 {
 		outs = append(outs, "p")
 	}
+	if ep.sb != nil {
+		outs = append(outs, "sbin")
+	}
 	node(fmt.Sprintf("0:%d", ep.probe.VideoStream),
 		fmt.Sprintf("fps=%s,scale=%d:%d,%s", ep.fps, top.Width, top.Height, pixelFilters(ep.probe)), outs...)
 	for i, r := range ep.rungs {
@@ -163,6 +169,9 @@ func (ep *encodePlan) filterGraph() string {
 		// feeding it.
 		node("p", fmt.Sprintf("trim=start=%s,setpts=PTS-STARTPTS,trim=end_frame=1,scale=%d:%d,setsar=1",
 			strconv.FormatFloat(ep.posterAt, 'f', 3, 64), ep.posterW, ep.posterH), "poster")
+	}
+	if ep.sb != nil {
+		b.WriteString(ep.storyboardBranch("sbin") + ";")
 	}
 	return strings.TrimSuffix(b.String(), ";")
 }
@@ -187,7 +196,7 @@ func buildArgs(cfg Config, ep *encodePlan) []string {
 	}
 	var adaptation []string
 	if len(ep.rungs) > 0 {
-		args = append(args, "-filter_complex", ep.filterGraph())
+		args = append(args, "-filter_complex", strings.Replace(ep.filterGraph(), tileLogMark, ":file="+ep.tileLog+",", 1))
 		for i := range ep.rungs {
 			args = append(args, "-map", fmt.Sprintf("[v%d]", i))
 		}
@@ -242,6 +251,9 @@ func buildArgs(cfg Config, ep *encodePlan) []string {
 			"-f", "image2", "-update", "1",
 			"file:"+filepath.Join(ep.outDir, posterName),
 		)
+	}
+	if ep.sb != nil {
+		args = append(args, ep.storyboardArgs()...)
 	}
 	return args
 }

@@ -42,7 +42,6 @@ func TestTranscodeGrowingFirstPlay(t *testing.T) {
 	dir := t.TempDir()
 	src := makeClip(t, dir, "src", clipOpts{w: 640, h: 360, seconds: 12, video: true, audio: true})
 	cfg := slowFFmpeg(t, dir)
-	loosePublishRule(t)
 	ctx := context.Background()
 	p, err := ProbeFile(ctx, cfg, src)
 	if err != nil {
@@ -53,7 +52,7 @@ func TestTranscodeGrowingFirstPlay(t *testing.T) {
 	var snaps []*Result
 	saved := map[string][]byte{} // each snapshot's playlists, as published
 	res, err := TranscodeStaged(ctx, cfg, src, p, out, prog.add, func(r *Result) error {
-		if !r.Growing || r.Dir == "" || r.DASH != "" || r.Master != masterName {
+		if !r.Growing || r.Dir == "" || r.DASH != "" || r.Master != masterName || r.Poster != posterName {
 			t.Errorf("snapshot %d: %+v is not a growing HLS-only snapshot", len(snaps), r)
 		}
 		if n := len(snaps); n > 0 && r.DurationS <= snaps[n-1].DurationS {
@@ -102,16 +101,6 @@ func TestTranscodeGrowingFirstPlay(t *testing.T) {
 	if _, err := os.Stat(out + ".growing"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("snapshot directory left behind: %v", err)
 	}
-}
-
-// loosePublishRule publishes as soon as two segments are done, whatever
-// the speed: a loaded CI machine may encode slower than real time, when the
-// real rule (tested in TestReadyToPublish) rightly waits for the end.
-func loosePublishRule(t *testing.T) {
-	publishRule = func(done, total, _, segment float64) bool {
-		return done >= 2*segment && done < total-segment
-	}
-	t.Cleanup(func() { publishRule = readyToPublish })
 }
 
 // checkSnapshot checks that a snapshot's media playlists are open EVENT
@@ -176,21 +165,19 @@ func concatSegments(t *testing.T, dir, playlist string) string {
 }
 
 // A failed first publication stops the run with its error; nothing is
-// published of a run that ends before it is worth it.
+// published of a clip too short to have two segments before its end.
 func TestTranscodeGrowingFirstPlayError(t *testing.T) {
 	requireFFmpeg(t)
 	dir := t.TempDir()
 	src := makeClip(t, dir, "src", clipOpts{w: 426, h: 240, seconds: 10, video: true})
 	cfg := slowFFmpeg(t, dir)
-	loosePublishRule(t)
 	boom := errors.New("store is down")
 	_, err := TranscodeStaged(context.Background(), cfg, src, nil, filepath.Join(dir, "out"), nil, func(*Result) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the firstPlay error", err)
 	}
 
-	// Without -re a 2 s clip is done long before two segments would be
-	// worth publishing on their own.
+	// A 2 s clip has no two segments to publish before its end.
 	fast := testConfig()
 	short := makeClip(t, dir, "short", clipOpts{w: 426, h: 240, seconds: 2, video: true})
 	called := false
@@ -208,18 +195,17 @@ func TestTranscodeGrowingFirstPlayError(t *testing.T) {
 
 func TestReadyToPublish(t *testing.T) {
 	for _, c := range []struct {
-		done, total, elapsed float64
-		want                 bool
+		done, total float64
+		want        bool
 	}{
-		{done: 4, total: 60, elapsed: 1, want: false},    // one 4 s segment only
-		{done: 8, total: 60, elapsed: 1, want: true},     // fast: 8 s/s
-		{done: 8, total: 60, elapsed: 10, want: false},   // 0.8 s/s: a viewer would catch up
-		{done: 30, total: 60, elapsed: 37.5, want: true}, // 0.8 s/s, half done: 30 ≤ 0.85·0.8·60
-		{done: 57, total: 60, elapsed: 5, want: false},   // the end is as near
-		{done: 8, total: 0, elapsed: 1, want: false},     // no duration to plan with
+		{done: 4, total: 60, want: false},  // one 4 s segment only
+		{done: 8, total: 60, want: true},   // two
+		{done: 56, total: 60, want: false}, // the end is as near
+		{done: 8, total: 10, want: false},  // a short clip is done as soon
+		{done: 8, total: 0, want: false},   // no duration to plan with
 	} {
-		if got := readyToPublish(c.done, c.total, c.elapsed, 4); got != c.want {
-			t.Errorf("readyToPublish(%v, %v, %v) = %v, want %v", c.done, c.total, c.elapsed, got, c.want)
+		if got := readyToPublish(c.done, c.total, 4); got != c.want {
+			t.Errorf("readyToPublish(%v, %v) = %v, want %v", c.done, c.total, got, c.want)
 		}
 	}
 }

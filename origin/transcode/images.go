@@ -112,6 +112,21 @@ const (
 // names carry its signature); a retry into the same directory replaces
 // them and touches nothing else.
 func Images(ctx context.Context, cfg Config, input string, p *Probe, outDir string) (*ImageSet, error) {
+	return images(ctx, cfg, input, p, outDir, nil)
+}
+
+// ImagesFor is Images after res's transcode into the same outDir: when the
+// transcode's run drew the storyboard (res.Storyboard), it is kept and only
+// the thumbnails are made, from a few seconds of the source.
+func ImagesFor(ctx context.Context, cfg Config, input string, p *Probe, outDir string, res *Result) (*ImageSet, error) {
+	var have *Storyboard
+	if res != nil {
+		have = res.Storyboard
+	}
+	return images(ctx, cfg, input, p, outDir, have)
+}
+
+func images(ctx context.Context, cfg Config, input string, p *Probe, outDir string, have *Storyboard) (*ImageSet, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -141,7 +156,9 @@ func Images(ctx context.Context, cfg Config, input string, p *Probe, outDir stri
 	case p.HasVideo:
 		ip.source = "frame"
 		ip.srcW, ip.srcH = p.Width, p.Height
-		ip.sb = planStoryboard(p, true)
+		if have == nil {
+			ip.sb = planStoryboard(p, true)
+		}
 		ip.planThumbWindow()
 	default:
 		if ip.coverStream, ip.srcW, ip.srcH, err = findCover(ctx, cfg, in); err != nil {
@@ -195,8 +212,8 @@ func Images(ctx context.Context, cfg Config, input string, p *Probe, outDir stri
 			return nil, inputErrorf("no picture could be decoded from the file")
 		}
 	}
-	set := &ImageSet{Source: ip.source, Thumbnails: ip.thumbs}
-	written := ip.thumbNames()
+	set := &ImageSet{Source: ip.source, Thumbnails: ip.thumbs, Storyboard: have}
+	written := append(ip.thumbNames(), storyboardFiles(have)...)
 	if ip.sb != nil {
 		sb, names, err := ip.finishStoryboard(times)
 		if err != nil {

@@ -31,6 +31,7 @@ func splitStages(cfg Config, full *encodePlan) []*encodePlan {
 	second.rungs = full.rungs[:cut]
 	second.audio = false
 	second.posterAt = -1
+	second.sb, second.tileLog = nil, ""
 	first.sig = settingsSignature(cfg, &first)
 	second.sig = settingsSignature(cfg, &second)
 	return []*encodePlan{&first, &second}

@@ -51,6 +51,11 @@ type Result struct {
 	Poster string   `json:"poster"`
 	Files  []string `json:"files"` // every file written, sorted
 
+	// Storyboard is the one the run drew from its frames (see
+	// runstoryboard.go); nil when it drew none, and for growing snapshots.
+	// ImagesFor keeps it and makes only the thumbnails.
+	Storyboard *Storyboard `json:"storyboard,omitempty"`
+
 	// Growing marks a snapshot of a run still encoding (growing first
 	// play): its media playlists are HLS EVENT playlists that later
 	// snapshots and the final Result extend, it has no DASH MPD yet, and
@@ -81,8 +86,8 @@ func Transcode(ctx context.Context, cfg Config, input string, p *Probe, outDir s
 // Growing (the default): one run encodes everything, and firstPlay is
 // called with snapshots of what it has finished (Result.Growing, files in
 // Result.Dir: EVENT media playlists, our master, segments, the poster; no
-// MPD): first when a viewer starting from the beginning would stay behind
-// the encoder, then after every new segment. Only an error from the first
+// MPD): first when two segments of every stream are done, then after every
+// new segment. Only an error from the first
 // call stops the run; later ones are logged and the next snapshot carries
 // the files again.
 //
@@ -117,6 +122,8 @@ func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, ou
 	}
 
 	full := newEncodePlan(cfg, p, in, out)
+	full.addStoryboard(cfg)
+	defer full.removeTileLog()
 	mode := cfg.FirstPlay
 	if firstPlay == nil {
 		mode = FirstPlayOff
@@ -177,6 +184,7 @@ func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, ou
 	if err != nil {
 		return nil, err
 	}
+	res.Storyboard = res1.Storyboard
 	if progress != nil {
 		progress(100)
 	}
@@ -267,6 +275,11 @@ func finish(cfg Config, ep *encodePlan, grown bool) (*Result, error) {
 		HasAudio:   ep.probe.HasAudio,
 		Master:     masterName,
 		DASH:       manifestName,
+	}
+	if res.Storyboard, err = ep.finishStoryboard(cfg); err != nil {
+		// Images draws one instead; this run's sheets go unpublished.
+		cfg.logger().Warn("transcode: storyboard of the run", "error", err)
+		res.Storyboard = nil
 	}
 	if ep.posterAt >= 0 {
 		if st, err := os.Stat(filepath.Join(ep.outDir, posterName)); err == nil && st.Size() > 0 {

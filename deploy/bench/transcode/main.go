@@ -262,7 +262,7 @@ func oursPipeline(ctx context.Context, cfg transcode.Config, src, out string) (*
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	if _, err := transcode.Images(ctx, cfg, src, p, out); err != nil {
+	if _, err := transcode.ImagesFor(ctx, cfg, src, p, out, res); err != nil {
 		return nil, 0, nil, err
 	}
 	if firstPlay == 0 { // one run: playable when everything is
