@@ -146,6 +146,10 @@ func (p *Processor) Run(ctx context.Context, job *model.Job, progress func(float
 		}
 		w, h := topSize(probe, p.Transcode)
 		c := &command.VideoPlayable{VideoReady: p.ready(id, res, w, h), Pending: pending}
+		if res.Growing {
+			// The video's length, not the part encoded so far.
+			c.DurationS = probe.DurationS
+		}
 		_, err := p.Cluster.Apply(ctx, c)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
