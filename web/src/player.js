@@ -39,9 +39,14 @@ export function withToken(url, token) {
  * media, for a private video, is { token, refresh }: token goes on every
  * request hls.js makes; refresh() (async) fetches a new one when the
  * server refuses the old (it expires after some hours).
+ *
+ * tracker, when given, is lib/beacons.js' trackPlayback for this
+ * playback: it hears the rung playing, the fragments' host (the edge
+ * serving them) and fatal errors.
  */
-export async function startPlayer({ video, select, subtitles = null, src, signal, onError, media = null }) {
+export async function startPlayer({ video, select, subtitles = null, src, signal, onError, media = null, tracker = null }) {
   window.__strata.hls = null;
+  tracker?.fragment(src);
   const { default: Hls } = await preloadHls();
   if (signal.aborted) return null;
 
@@ -67,6 +72,7 @@ export async function startPlayer({ video, select, subtitles = null, src, signal
     }
     const hls = new Hls(config);
     window.__strata.hls = hls;
+    if (tracker) watchQuality(Hls, hls, tracker);
     signal.addEventListener('abort', () => {
       hls.destroy();
       if (window.__strata.hls === hls) window.__strata.hls = null;
@@ -108,6 +114,7 @@ export async function startPlayer({ video, select, subtitles = null, src, signal
     let tokenRefreshes = 0;
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal) return;
+      tracker?.fatal();
       if (data.type === Hls.ErrorTypes.NETWORK_ERROR && data.response?.code === 403 && media?.refresh && tokenRefreshes++ < 2) {
         // The media token has probably expired: get a new one, go on.
         media.refresh().then(() => {
@@ -171,6 +178,21 @@ export async function startPlayer({ video, select, subtitles = null, src, signal
   select.disabled = true;
   onError?.("Your browser can't play HLS video (it lacks Media Source Extensions).");
   return null;
+}
+
+/**
+ * Tell tracker which rung plays (FRAG_CHANGED: the fragment at the
+ * playhead, not the one loading) and where the fragments come from.
+ */
+function watchQuality(Hls, hls, tracker) {
+  tracker.usingHls();
+  hls.on(Hls.Events.FRAG_CHANGED, (_event, data) => {
+    const level = hls.levels[data.frag?.level];
+    if (level) tracker.bitrate(level.bitrate);
+  });
+  hls.on(Hls.Events.FRAG_LOADED, (_event, data) => {
+    if (data.frag?.type === 'main' && data.frag.url) tracker.fragment(data.frag.url);
+  });
 }
 
 /**

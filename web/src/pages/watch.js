@@ -5,6 +5,7 @@ import { getJSON, isAbort, videoURL } from '../lib/api.js';
 import { formatDate, formatDuration, timeAgo } from '../lib/format.js';
 import { progressBar, setProgress, statusText } from '../components/status.js';
 import { preloadHls, startPlayer } from '../player.js';
+import { trackPlayback } from '../lib/beacons.js';
 import { scrubber } from '../components/scrubber.js';
 import { cardItem, ownerLink, skeletons } from '../components/card.js';
 import { formatViews } from '../lib/search-state.js';
@@ -138,7 +139,10 @@ function mountPlayer(stage, controls, video, signal) {
     },
   } : null;
   scrub.setStoryboard(video.storyboard, video.media_token);
+  // One beacon session per playback (lib/beacons.js): views and playback quality.
+  const tracker = trackPlayback({ el, videoID: video.id, signal });
   const player = startPlayer({
+    tracker,
     video: el,
     select,
     subtitles,
