@@ -20,6 +20,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/stratavideo/strata/cluster/logs"
 )
 
 func init() {
@@ -89,7 +91,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // Provision opens the node (or takes the one a previous config opened) and
 // loads the roles.
 func (a *App) Provision(ctx caddy.Context) error {
-	a.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	a.log = NewLogger(ctx)
 	if a.DataDir == "" {
 		a.DataDir = "strata-data"
 	}
@@ -154,6 +156,13 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.roles[name] = r
 	}
 	return nil
+}
+
+// NewLogger is the logger a Strata module logs with: Caddy's logger for
+// it, teed into the node's ring of recent entries (package logs), which
+// the admin dashboard's log view reads.
+func NewLogger(ctx caddy.Context) *slog.Logger {
+	return slog.New(zapslog.NewHandler(logs.Tee(ctx.Logger().Core())))
 }
 
 // Validate checks the configuration without side effects.

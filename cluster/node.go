@@ -19,6 +19,7 @@ import (
 
 	"github.com/stratavideo/strata/cluster/fsm"
 	"github.com/stratavideo/strata/cluster/index"
+	"github.com/stratavideo/strata/cluster/logs"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/cluster/transport"
 )
@@ -52,6 +53,9 @@ type NodeConfig struct {
 	// NoSync skips fsync in the stores; only for tests.
 	NoSync bool
 	Logger *slog.Logger
+	// LogRing is the ring of recent log entries the node serves to the
+	// cluster's log view; nil: the process's (logs.Default).
+	LogRing *logs.Ring
 }
 
 // ClusterConfig is a node's place in a multi-node cluster.

@@ -25,6 +25,7 @@ func (n *Node) newRPCMux() *http.ServeMux {
 	mux.HandleFunc("POST /rpc/join", n.rpcJoin)
 	mux.HandleFunc("POST /rpc/remove", n.rpcRemove)
 	mux.HandleFunc("GET /rpc/status", n.rpcStatus)
+	mux.HandleFunc("GET /rpc/logs", n.rpcLogs)
 	return mux
 }
 

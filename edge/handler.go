@@ -13,7 +13,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
-	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/edge/access"
@@ -104,7 +103,7 @@ const (
 // Provision finds the edge role, sets defaults and provisions the
 // reverse proxies.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	h.log = cluster.NewLogger(ctx)
 	h.ctx = ctx
 	if h.now == nil {
 		h.now = time.Now

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/edge/access"
@@ -71,7 +70,7 @@ func (*Role) CaddyModule() caddy.ModuleInfo {
 // Provision sets defaults and registers the cache's metrics in the
 // config's registry.
 func (e *Role) Provision(ctx caddy.Context) error {
-	e.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	e.log = cluster.NewLogger(ctx)
 	if e.MemoryBytes <= 0 {
 		e.MemoryBytes = DefaultMemoryBytes
 	}

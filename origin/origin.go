@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"go.uber.org/zap/exp/zapslog"
 	"gocloud.dev/blob"
 
 	"github.com/stratavideo/strata/cluster"
@@ -101,7 +100,7 @@ func (*Origin) CaddyModule() caddy.ModuleInfo {
 
 // Provision sets defaults.
 func (o *Origin) Provision(ctx caddy.Context) error {
-	o.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	o.log = cluster.NewLogger(ctx)
 	if o.Workers == nil {
 		one := 1
 		o.Workers = &one

@@ -12,7 +12,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/store"
@@ -60,7 +59,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision finds the node's origin role and builds the routes.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	h.log = cluster.NewLogger(ctx)
 	app, err := cluster.FromContext(ctx)
 	if err != nil {
 		return err

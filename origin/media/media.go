@@ -16,8 +16,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/mediatoken"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/cluster/store"
@@ -48,7 +48,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision finds the origin role.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.log = slog.New(zapslog.NewHandler(ctx.Logger().Core()))
+	h.log = cluster.NewLogger(ctx)
 	o, err := origin.FromApp(ctx)
 	if err != nil {
 		return err
