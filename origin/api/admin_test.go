@@ -21,6 +21,7 @@ func adminMux(n *cluster.Node, p *account.Principal) http.Handler {
 	mux.HandleFunc("GET /api/v1/admin/cluster", func(w http.ResponseWriter, r *http.Request) { h.runAdminCluster(w, r, n) })
 	mux.HandleFunc("GET /api/v1/admin/jobs", func(w http.ResponseWriter, r *http.Request) { h.runAdminJobs(w, r, n) })
 	mux.HandleFunc("POST /api/v1/admin/jobs/{id}/retry", func(w http.ResponseWriter, r *http.Request) { h.runAdminRetryJob(w, r, n) })
+	mux.HandleFunc("GET /api/v1/admin/logs", func(w http.ResponseWriter, r *http.Request) { h.runAdminLogs(w, r, n) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
 			r = r.WithContext(account.WithPrincipal(r.Context(), p))
@@ -70,6 +71,7 @@ func TestAdminAPIRefusesNonAdmins(t *testing.T) {
 		{http.MethodGet, "/api/v1/admin/cluster"},
 		{http.MethodGet, "/api/v1/admin/jobs"},
 		{http.MethodPost, "/api/v1/admin/jobs/jdead/retry"},
+		{http.MethodGet, "/api/v1/admin/logs"},
 	}
 	readToken := &model.APIToken{Scopes: []model.Scope{model.ScopeRead, model.ScopeUpload}}
 	cases := []struct {
