@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/stratavideo/strata/cluster/reqid"
 	"github.com/stratavideo/strata/edge/access"
 	"github.com/stratavideo/strata/edge/cache"
 	"github.com/stratavideo/strata/edge/flight"
@@ -96,6 +97,7 @@ func (h *Handler) runFill(f *fill, c *cache.Cache, base *http.Request, next cadd
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, h.fetchTimeout)
 	defer cancel()
+	rid := reqid.Of(base) // the request that started the fill: in the origin's logs too
 	resp, err := h.fetcher(next).Fetch(h.upstreamRequest(ctx, base, f.key, stale))
 	now := h.now()
 	if err != nil || resp.StatusCode >= 500 {
@@ -103,12 +105,12 @@ func (h *Handler) runFill(f *fill, c *cache.Cache, base *http.Request, next cadd
 			if resp != nil {
 				resp.Body.Close()
 			}
-			h.log.Warn("edge: upstream failing; serving a stale copy", "key", f.key, "error", err, "status", statusOf(resp))
+			h.log.Warn("edge: upstream failing; serving a stale copy", "key", f.key, "error", err, "status", statusOf(resp), "request_id", rid)
 			f.resolve(stale, xStale)
 			return
 		}
 		if err != nil {
-			h.log.Warn("edge: fetch failed", "key", f.key, "error", err)
+			h.log.Warn("edge: fetch failed", "key", f.key, "error", err, "request_id", rid)
 			f.fail(err)
 			return
 		}
@@ -153,7 +155,7 @@ func (h *Handler) runFill(f *fill, c *cache.Cache, base *http.Request, next cadd
 	c.Stats().UpstreamBytes.Add(n)
 	if err != nil {
 		stream.Close(err)
-		h.log.Warn("edge: fetch broke off", "key", f.key, "bytes", n, "error", err)
+		h.log.Warn("edge: fetch broke off", "key", f.key, "bytes", n, "error", err, "request_id", rid)
 		return
 	}
 	ttl, ok := h.fresh.ttl(resp.Header)
@@ -203,6 +205,9 @@ func (h *Handler) upstreamRequest(ctx context.Context, base *http.Request, key s
 		RemoteAddr: base.RemoteAddr,
 		Body:       http.NoBody,
 	}).WithContext(ctx)
+	if id := reqid.Of(base); id != "" {
+		req.Header.Set(reqid.Header, id)
+	}
 	if stale != nil {
 		if stale.ETag != "" {
 			req.Header.Set("If-None-Match", stale.ETag)

@@ -70,6 +70,7 @@ var hopHeaders = map[string]bool{
 	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Proxy-Connection": true,
 	"Content-Length": true, "Content-Range": true, "Accept-Ranges": true, "Date": true,
 	"Set-Cookie": true, "Server": true, "X-Cache": true, "Age": true, "Alt-Svc": true,
+	"X-Request-Id": true, // the fill's own request's, not the object's
 }
 
 // storedHeader is the part of an upstream response's header an object

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/cluster/reqid"
 	"github.com/stratavideo/strata/edge/access"
 	"github.com/stratavideo/strata/edge/cache"
 	"github.com/stratavideo/strata/edge/flight"
@@ -191,6 +192,7 @@ func (h *Handler) Cleanup() error {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	reqid.Ensure(w, r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		return writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "media is read-only")
@@ -205,7 +207,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	switch d, err := rs.gate.Check(r, id); {
 	case err != nil:
-		h.log.Error("edge: access check", "video_id", id, "error", err)
+		h.log.Error("edge: access check", "video_id", id, "error", err, "request_id", reqid.Of(r))
 		return writeError(w, http.StatusInternalServerError, "internal", "internal error")
 	case d == access.Forbidden:
 		return writeError(w, http.StatusForbidden, "forbidden", "this video is private: its media needs a valid token")

@@ -89,6 +89,10 @@ func (o *testOrigin) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	etag := fmt.Sprintf(`"%08x"`, crc32.ChecksumIEEE(body))
 	h := w.Header()
+	// Strata's origin answers with the request's ID (reqid.Ensure).
+	if id := r.Header.Get("X-Request-ID"); id != "" {
+		h.Set("X-Request-ID", id)
+	}
 	h.Set("ETag", etag)
 	h.Set("Content-Type", "video/iso.segment")
 	if strings.HasSuffix(r.URL.Path, ".m3u8") {

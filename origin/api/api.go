@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/cluster/reqid"
 	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/origin"
 	"github.com/stratavideo/strata/origin/account"
@@ -106,6 +107,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // ServeHTTP implements caddyhttp.MiddlewareHandler. The API answers every
 // path it is routed; it never calls next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	reqid.Ensure(w, r)
 	// A method the mux knows the path for but not the method comes back as
 	// a plain-text 405; wrap it (jsonErrorWriter) to keep errors JSON.
 	//

@@ -20,6 +20,7 @@ import (
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/mediatoken"
 	"github.com/stratavideo/strata/cluster/model"
+	"github.com/stratavideo/strata/cluster/reqid"
 	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/origin"
 	"github.com/stratavideo/strata/origin/blobstore"
@@ -72,6 +73,7 @@ func (k nodeKeys) SigningKeys() (*model.SigningKeys, error) {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	reqid.Ensure(w, r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		httperr.Write(w, http.StatusMethodNotAllowed, "method_not_allowed", "media is read-only")
@@ -100,7 +102,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p origin.Parts, 
 		httperr.NotFound(w, "video")
 		return
 	case err != nil:
-		h.log.Error("media lookup", "video_id", id, "error", err)
+		h.log.Error("media lookup", "video_id", id, "error", err, "request_id", reqid.Of(r))
 		httperr.Internal(w)
 		return
 	case !v.Playable():
