@@ -12,7 +12,7 @@ import (
 type collector struct {
 	role *Role
 
-	requests, bytes, evictions, corrupt, purges, stored, objects *prometheus.Desc
+	requests, bytes, evictions, corrupt, purges, stored, objects, ratio *prometheus.Desc
 }
 
 func registerMetrics(reg prometheus.Registerer, role *Role) error {
@@ -28,6 +28,7 @@ func registerMetrics(reg prometheus.Registerer, role *Role) error {
 		purges:    d("purges_total", "Purges by video or object."),
 		stored:    d("stored_bytes", "Bytes held per tier.", "tier"),
 		objects:   d("disk_objects", "Objects held on disk."),
+		ratio:     d("hit_ratio", "Share of media requests answered from the cache (memory or disk) since the edge started; rate() over strata_edge_requests_total gives it over a window."),
 	}
 	if err := reg.Register(c); err != nil {
 		var already prometheus.AlreadyRegisteredError
@@ -40,7 +41,7 @@ func registerMetrics(reg prometheus.Registerer, role *Role) error {
 
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.requests, c.bytes, c.evictions, c.corrupt, c.purges, c.stored, c.objects} {
+	for _, d := range []*prometheus.Desc{c.requests, c.bytes, c.evictions, c.corrupt, c.purges, c.stored, c.objects, c.ratio} {
 		ch <- d
 	}
 }
@@ -74,4 +75,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.stored, cc.MemoryUsed(), "mem")
 	gauge(c.stored, s.DiskBytes.Load(), "disk")
 	gauge(c.objects, s.DiskObjects.Load())
+	hits := s.MemHits.Load() + s.DiskHits.Load()
+	ratio := 0.0
+	if all := hits + s.Misses.Load() + s.Stale.Load(); all > 0 {
+		ratio = float64(hits) / float64(all)
+	}
+	ch <- prometheus.MustNewConstMetric(c.ratio, prometheus.GaugeValue, ratio)
 }

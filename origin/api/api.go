@@ -105,9 +105,22 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler. The API answers every
-// path it is routed; it never calls next.
+// path it is routed; it never calls next. Each request is counted by its
+// route (the mux pattern) in strata_http_requests_total and timed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	reqid.Ensure(w, r)
+	start := time.Now()
+	rec := &cluster.StatusRecorder{ResponseWriter: w}
+	h.serve(rec, r)
+	route := "other"
+	if _, p := h.mux.Handler(r); p != "" && p != "/api/" {
+		route = p
+	}
+	cluster.ObserveRequest(route, rec.Status, time.Since(start))
+	return nil
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	// A method the mux knows the path for but not the method comes back as
 	// a plain-text 405; wrap it (jsonErrorWriter) to keep errors JSON.
 	//
@@ -116,22 +129,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	// carry) and change nothing of any account.
 	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/beacons" {
 		h.mux.ServeHTTP(&jsonErrorWriter{ResponseWriter: w}, r)
-		return nil
+		return
 	}
 	p, err := h.accounts.Authenticate(r)
 	if err != nil {
 		account.WriteAuthError(w, err)
-		return nil
+		return
 	}
 	if err := h.accounts.CheckCSRF(r, p); err != nil {
 		httperr.Write(w, http.StatusForbidden, "csrf", err.Error())
-		return nil
+		return
 	}
 	if p != nil {
 		r = r.WithContext(account.WithPrincipal(r.Context(), p))
 	}
 	h.mux.ServeHTTP(&jsonErrorWriter{ResponseWriter: w}, r)
-	return nil
 }
 
 // bootstrap makes the media signing key and, on a fresh cluster, the first

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -74,6 +75,31 @@ func (k nodeKeys) SigningKeys() (*model.SigningKeys, error) {
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	reqid.Ensure(w, r)
+	start := time.Now()
+	rec := &cluster.StatusRecorder{ResponseWriter: w}
+	err := h.serveMedia(rec, r)
+	cluster.ObserveRequest(mediaRoute(r.URL.Path), rec.Status, time.Since(start))
+	return err
+}
+
+// mediaRoute names a media request's route for the metrics by the kind
+// of file: a label per video would be unbounded.
+func mediaRoute(p string) string {
+	kind := "other"
+	switch path.Ext(p) {
+	case ".m3u8", ".mpd":
+		kind = "manifest"
+	case ".m4s", ".mp4", ".ts", ".m4a", ".m4v":
+		kind = "segment"
+	case ".jpg", ".jpeg", ".webp", ".png":
+		kind = "image"
+	case ".vtt":
+		kind = "caption"
+	}
+	return "media " + kind
+}
+
+func (h *Handler) serveMedia(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		httperr.Write(w, http.StatusMethodNotAllowed, "method_not_allowed", "media is read-only")
