@@ -3,7 +3,8 @@
 // few seconds; edge cache charts (hit ratio and bandwidth over the last
 // day, per edge and summed), playback charts (plays, startup time and
 // rebuffer ratio per day), users (role, disabled, quotas) and moderation (take a video down,
-// delete it) load once and on demand.
+// delete it) load once and on demand. The cluster's logs (components/logs-panel.js)
+// refresh with the nodes while their auto-refresh is on.
 import { h, icon, ICONS, sleep } from '../lib/dom.js';
 import { getJSON, isAbort, sendJSON, videoURL, watchPath } from '../lib/api.js';
 import { currentUser, sessionEnded } from '../lib/auth.js';
@@ -11,6 +12,7 @@ import { formatBytes, formatDate, timeAgo } from '../lib/format.js';
 import { diskPercent, formatMs, formatPercent, formatRate, mbToQuota, quotaToMB, sortJobs } from '../lib/admin.js';
 import { edgePeriods, edgeSeries, lastDays, lastPeriods, mergePeriods, series } from '../lib/chart.js';
 import { chart } from '../components/chart.js';
+import { logsPanel } from '../components/logs-panel.js';
 import { errorBox, loginRequired, statusLine } from './common.js';
 
 const ADMIN = '/api/v1/admin';
@@ -57,14 +59,16 @@ export default async function admin({ root, signal }) {
       h('a', { href: '#edge-title' }, 'Edge cache'),
       h('a', { href: '#playback-title' }, 'Playback'),
       h('a', { href: '#users-title' }, 'Users'),
-      h('a', { href: '#moderation-title' }, 'Moderation')));
+      h('a', { href: '#moderation-title' }, 'Moderation'),
+      h('a', { href: '#logs-title' }, 'Logs')));
   const nodes = nodesPanel(ctx);
   const jobs = jobsPanel(ctx);
   const edges = edgePanel(ctx);
   const playback = playbackPanel(ctx);
   const users = usersPanel(ctx);
   const moderation = moderationPanel(ctx);
-  root.append(nodes.el, jobs.el, edges.el, playback.el, users.el, moderation.el);
+  const logs = logsPanel(ctx, { panel, guarded });
+  root.append(nodes.el, jobs.el, edges.el, playback.el, users.el, moderation.el, logs.el);
 
   edges.load();
   playback.load();
@@ -72,7 +76,7 @@ export default async function admin({ root, signal }) {
   // Live figures: nodes and jobs, every POLL_MS, until the page is left.
   // A slow answer delays the next poll rather than piling requests up.
   while (!signal.aborted) {
-    await Promise.all([nodes.load(), jobs.load()]);
+    await Promise.all([nodes.load(), jobs.load(), logs.poll()]);
     if (signal.aborted) return;
     updated.textContent = `Updated ${new Date().toLocaleTimeString()} · refreshes every ${POLL_MS / 1000} s`;
     await sleep(POLL_MS, signal);
