@@ -71,8 +71,11 @@ type App struct {
 	// Cluster makes this node part of a multi-node cluster. Without it the
 	// node is a cluster of one with no cluster port.
 	Cluster *ClusterOptions `json:"cluster,omitempty"`
+	// Logs ships the node's log entries elsewhere.
+	Logs *LogsOptions `json:"logs,omitempty"`
 
 	roles   map[string]Role
+	otlp    *logs.OTLP
 	node    *Node
 	poolKey string
 	// validateDir is the throwaway data folder of `strata validate`.
@@ -175,8 +178,27 @@ func (a *App) Validate() error {
 	return nil
 }
 
+// LogsOptions are where else a node's log entries go. Each node keeps its
+// last entries in memory regardless (the admin dashboard's log view).
+type LogsOptions struct {
+	// OTLP is an OTLP/HTTP collector's URL (for example
+	// http://otel-collector:4318): every entry the node keeps is also sent
+	// there, in batches, with the node's ID as service.instance.id.
+	OTLP string `json:"otlp,omitempty"`
+}
+
 // Start waits for a leader, then starts the roles.
 func (a *App) Start() error {
+	if a.Logs != nil && a.Logs.OTLP != "" && !validating.Load() {
+		// Here, not in Provision: a reload whose new config fails before
+		// starting keeps the old config's exporter.
+		o, err := logs.NewOTLP(context.Background(), logs.OTLPConfig{Endpoint: a.Logs.OTLP, Node: a.node.ID()})
+		if err != nil {
+			return fmt.Errorf("logs: %w", err)
+		}
+		a.otlp = o
+		logs.SetExporter(o.Exporter)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(a.StartTimeout))
 	defer cancel()
 	if err := a.node.WaitLeader(ctx); err != nil {
@@ -201,6 +223,14 @@ func (a *App) Start() error {
 // reload's new config is already using it.
 func (a *App) Stop() error {
 	var errs []error
+	if a.otlp != nil {
+		// What is waiting is sent (briefly); a reload's new exporter has
+		// taken over already.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, a.otlp.Shutdown(ctx))
+		cancel()
+		a.otlp = nil
+	}
 	for _, name := range a.RoleNames() {
 		if err := a.roles[name].Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stop role %s: %w", name, err))

@@ -28,6 +28,9 @@ func init() {
 //	        join      <host:port>...     # members to ask on first start
 //	        http_url  <url>              # where peers reach this node's HTTP
 //	    }
+//	    logs {
+//	        otlp      <url>              # ship log entries to an OTLP/HTTP collector
+//	    }
 //	    origin        [{ <origin role options> }]
 //	    edge          [{ <edge role options> }]
 //	}
@@ -66,6 +69,12 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 				return nil, err
 			}
 			app.Cluster = co
+		case "logs":
+			lo, err := parseLogsBlock(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Logs = lo
 		case "origin", "edge":
 			if _, dup := app.RolesRaw[name]; dup {
 				return nil, d.Errf("role %s given twice", name)
@@ -77,10 +86,32 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 			app.RolesRaw[name] = caddyconfig.JSON(unm, nil)
 		default:
 			return nil, d.Errf("unknown strata option %q (want one of: %s)", name,
-				strings.Join([]string{"data", "node_id", "start_timeout", "cluster", "origin", "edge"}, ", "))
+				strings.Join([]string{"data", "node_id", "start_timeout", "cluster", "logs", "origin", "edge"}, ", "))
 		}
 	}
 	return httpcaddyfile.App{Name: "strata", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+func parseLogsBlock(d *caddyfile.Dispenser) (*LogsOptions, error) {
+	lo := &LogsOptions{}
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "otlp":
+			// No value (an empty {$ENV}) ships nothing.
+			if d.NextArg() {
+				lo.OTLP = d.Val()
+			}
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+		default:
+			return nil, d.Errf("unknown logs option %q (want otlp)", d.Val())
+		}
+	}
+	return lo, nil
 }
 
 func parseClusterBlock(d *caddyfile.Dispenser) (*ClusterOptions, error) {

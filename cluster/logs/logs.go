@@ -189,16 +189,23 @@ func containsValue(v any, q string) bool {
 
 // exporter is the optional second destination (OTLP), swapped by the
 // strata app when its config changes.
-var exporter atomic.Pointer[zapcore.Core]
+var exporter atomic.Pointer[Exporter]
 
-// SetExporter makes c receive every entry the ring does (nil: none).
-func SetExporter(c zapcore.Core) {
-	if c == nil {
-		exporter.Store(nil)
-		return
-	}
-	exporter.Store(&c)
+// Exporter is a destination every entry the ring keeps is also written to.
+type Exporter struct {
+	core zapcore.Core
 }
+
+// NewExporter wraps core as an exporter.
+func NewExporter(core zapcore.Core) *Exporter { return &Exporter{core: core} }
+
+// SetExporter makes e receive every entry the ring does, in place of the
+// one before (nil: none).
+func SetExporter(e *Exporter) { exporter.Store(e) }
+
+// ClearExporter removes e, unless another has taken its place already (a
+// reload's new config sets its own before the old one is cleaned up).
+func ClearExporter(e *Exporter) { exporter.CompareAndSwap(e, nil) }
 
 // Tee is core with the process's ring (and exporter) added.
 func Tee(core zapcore.Core) zapcore.Core {
@@ -245,15 +252,15 @@ func (c *sinkCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	if c.noExport {
 		return nil
 	}
-	if x := exporter.Load(); x != nil {
-		return (*x).Write(e, all)
+	if x := exporter.Load(); x != nil && x.core.Enabled(e.Level) {
+		return x.core.Write(e, all)
 	}
 	return nil
 }
 
 func (c *sinkCore) Sync() error {
 	if x := exporter.Load(); x != nil && !c.noExport {
-		return (*x).Sync()
+		return x.core.Sync()
 	}
 	return nil
 }

@@ -2,12 +2,18 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // telemetryCaddyfile is a cluster member with Caddy's access log on
@@ -202,4 +208,85 @@ func checkFamilies(t *testing.T, n *node, want ...string) {
 			t.Errorf("%s/metrics has no line starting %s", n.base, w)
 		}
 	}
+}
+
+// TestLogsShippedOverOTLP runs a node with `logs { otlp <url> }` pointed
+// at a collector made of an httptest server that decodes the requests
+// with the OTLP protobuf types: the node's start line arrives, with the
+// node's ID as the resource's service.instance.id.
+func TestLogsShippedOverOTLP(t *testing.T) {
+	var mu sync.Mutex
+	var records []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req collogs.ExportLogsServiceRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			t.Errorf("%s: not an OTLP request: %v", r.URL.Path, err)
+		}
+		mu.Lock()
+		for _, rl := range req.ResourceLogs {
+			node := ""
+			for _, kv := range rl.Resource.GetAttributes() {
+				if kv.Key == "service.instance.id" {
+					node = kv.Value.GetStringValue()
+				}
+			}
+			for _, sl := range rl.ScopeLogs {
+				for _, lr := range sl.LogRecords {
+					records = append(records, r.URL.Path+" "+node+" "+lr.SeverityText+" "+lr.Body.GetStringValue())
+				}
+			}
+		}
+		mu.Unlock()
+		out, _ := proto.Marshal(&collogs.ExportLogsServiceResponse{})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.Write(out)
+	}))
+	defer srv.Close()
+
+	dir := t.TempDir()
+	port := freePort(t)
+	cfg := filepath.Join(dir, "Caddyfile")
+	config := fmt.Sprintf(`{
+	admin {$STRATA_ADMIN}
+	persist_config off
+	storage file_system {$STRATA_DATA}/caddy
+	strata {
+		data {$STRATA_DATA}
+		node_id shipper
+		logs {
+			otlp %s
+		}
+		origin
+	}
+}
+
+http://:{$STRATA_LISTEN_PORT} {
+	bind tcp/{$STRATA_LISTEN_HOST}
+	handle /api/* {
+		strata_api
+	}
+	handle /readyz {
+		strata_health ready
+	}
+	handle /healthz {
+		strata_health live
+	}
+}
+`, srv.URL)
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startNodeConfig(t, filepath.Join(dir, "data"), cfg, port)
+	// The node logs "strata node started" as it starts; batches go every 5 s.
+	waitFor(t, "the start line at the collector", 15*time.Second, func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range records {
+			if r == "/v1/logs shipper info strata node started" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d records: %q", len(records), records)
+	})
 }
