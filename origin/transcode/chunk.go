@@ -280,5 +280,5 @@ func JoinChunks(ctx context.Context, cfg Config, src *Probe, chunks []string, au
 	if _, err := run(ctx, cfg, cfg.FFmpeg, args, cfg.TimeoutBase, io.Discard); err != nil {
 		return nil, fmt.Errorf("transcode: join: %w", err)
 	}
-	return finish(cfg, ep, false)
+	return finish(ctx, cfg, ep, false)
 }

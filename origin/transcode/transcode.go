@@ -123,7 +123,10 @@ func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, ou
 
 	full := newEncodePlan(cfg, p, in, out)
 	full.addStoryboard(cfg)
-	defer full.removeTileLog()
+	defer full.removeTiles()
+	if err := full.prepareTiles(); err != nil {
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
 	mode := cfg.FirstPlay
 	if firstPlay == nil {
 		mode = FirstPlayOff
@@ -151,7 +154,7 @@ func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, ou
 		if err := run(ctx); err != nil {
 			return nil, err
 		}
-		res, err := finish(cfg, full, grown)
+		res, err := finish(ctx, cfg, full, grown)
 		if err != nil {
 			return nil, err
 		}
@@ -166,7 +169,7 @@ func TranscodeStaged(ctx context.Context, cfg Config, input string, p *Probe, ou
 	if err := encode(ctx, cfg, first, scaleProgress(progress, 0, split)); err != nil {
 		return nil, err
 	}
-	res1, err := finish(cfg, first, false)
+	res1, err := finish(ctx, cfg, first, false)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +252,7 @@ func inputFault(stderr []string) bool {
 // finish checks one run's output, writes our master playlist and lists the
 // files. grown says the run was published while it encoded: its media
 // playlists stay EVENT playlists.
-func finish(cfg Config, ep *encodePlan, grown bool) (*Result, error) {
+func finish(ctx context.Context, cfg Config, ep *encodePlan, grown bool) (*Result, error) {
 	st, err := collect(ep, nil)
 	if err != nil {
 		return nil, err
@@ -276,7 +279,7 @@ func finish(cfg Config, ep *encodePlan, grown bool) (*Result, error) {
 		Master:     masterName,
 		DASH:       manifestName,
 	}
-	if res.Storyboard, err = ep.finishStoryboard(cfg); err != nil {
+	if res.Storyboard, err = ep.finishStoryboard(ctx, cfg); err != nil {
 		// Images draws one instead; this run's sheets go unpublished.
 		cfg.logger().Warn("transcode: storyboard of the run", "error", err)
 		res.Storyboard = nil
