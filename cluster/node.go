@@ -116,6 +116,12 @@ type Node struct {
 
 	// history is the edge role's cache history for the status, if any.
 	history atomic.Pointer[historySource]
+	// edge is what the edge role says of itself (edges.go); edgeMu keeps
+	// two registrations from proposing at once.
+	edge   atomic.Pointer[edgeSource]
+	edgeMu sync.Mutex
+	// statuses are the peers' statuses as last asked (levelLoop).
+	statuses atomic.Pointer[statusSnapshot]
 
 	// Multi-node only.
 	mux *transport.Mux
