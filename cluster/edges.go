@@ -171,4 +171,3 @@ func (n *Node) EdgeViews() ([]EdgeView, error) {
 func (n *Node) noteStatuses(sts []Status) {
 	n.statuses.Store(&statusSnapshot{at: time.Now(), sts: sts})
 }
-
