@@ -210,6 +210,9 @@ func (h *Handler) upstreamRequest(ctx context.Context, base *http.Request, key s
 			req.Header.Set("If-Modified-Since", lm)
 		}
 	}
+	if rs := h.role.current(); rs != nil && rs.nodeID != "" {
+		req.Header[EdgeHeader] = []string{rs.nodeID}
+	}
 	srv, _ := base.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	return upstream.Prepare(req, srv)
 }
