@@ -89,12 +89,12 @@ func TestUnmarshalRole(t *testing.T) {
 	if err := r.Validate(); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
-	for _, bad := range []Role{
+	for _, bad := range []*Role{
 		{MemoryBytes: 1 << 20, NoDisk: true, Coverage: []string{"10.0.0.0/8"}},
 		{MemoryBytes: 1 << 20, NoDisk: true, PublicURL: "edge-1.example.net"},
 	} {
 		if err := bad.Validate(); err == nil {
-			t.Errorf("%+v validated", &bad)
+			t.Errorf("%+v validated", bad)
 		}
 	}
 	var off Role
