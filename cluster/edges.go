@@ -20,6 +20,12 @@ import (
 // every clustered node already asks its peers for every few seconds
 // (levelLoop); the origin reads the last answers.
 
+// EdgeHeader names the edge on the requests it sends upstream to fill its
+// cache. An origin that rewrites a manifest for content steering makes
+// that edge the first pathway: the copy an edge caches is the one its own
+// viewers start from.
+const EdgeHeader = "Strata-Edge"
+
 // EdgeLoad is how busy an edge is: what it served over the last complete
 // sampling step (a minute).
 type EdgeLoad struct {

@@ -9,12 +9,6 @@ import "net/http"
 // Media needs no cookies (a private video's token is in the query), so
 // any origin may read it.
 
-// EdgeHeader names the edge on the requests it sends upstream to fill its
-// cache. An origin that rewrites a master playlist for content steering
-// makes that edge the playlist's first pathway: the copy an edge caches is
-// the one its own viewers start from.
-const EdgeHeader = "Strata-Edge"
-
 // Shared values, so the hit path allocates nothing for them.
 var (
 	corsAny    = []string{"*"}

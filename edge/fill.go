@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/edge/access"
 	"github.com/stratavideo/strata/edge/cache"
 	"github.com/stratavideo/strata/edge/flight"
@@ -211,7 +212,7 @@ func (h *Handler) upstreamRequest(ctx context.Context, base *http.Request, key s
 		}
 	}
 	if rs := h.role.current(); rs != nil && rs.nodeID != "" {
-		req.Header[EdgeHeader] = []string{rs.nodeID}
+		req.Header[cluster.EdgeHeader] = []string{rs.nodeID}
 	}
 	srv, _ := base.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	return upstream.Prepare(req, srv)

@@ -96,6 +96,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	mux.HandleFunc("POST /api/v1/admin/jobs/{id}/retry", h.adminRetryJob)
 	mux.HandleFunc("GET /api/v1/admin/qoe", h.adminQoE)
 	mux.HandleFunc("POST /api/v1/beacons", h.beacons)
+	mux.HandleFunc("GET /api/v1/steering/{id}", h.steeringManifest)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
