@@ -2,6 +2,8 @@ package steering
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strings"
@@ -192,5 +194,47 @@ func TestSteerMPD(t *testing.T) {
 	}
 	if _, err := SteerMPD([]byte(`<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"></MPD>`), ps, "x"); err == nil {
 		t.Error("an MPD without a Period was steered")
+	}
+}
+
+// TestForManifest: an edge's fill gets that edge first in a viewer-neutral
+// order; another shared cache gets no steering; a viewer asking directly
+// gets its own order when an edge covers it and none when not.
+func TestForManifest(t *testing.T) {
+	edges := []cluster.EdgeView{edge("a", true, 100, "10.0.0.0/8"), edge("b", true, 0, "192.0.2.0/24"), edge("c", false, 0)}
+	req := func(remote, edgeHeader string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/media/v/master.m3u8", nil)
+		r.RemoteAddr = remote
+		if edgeHeader != "" {
+			r.Header.Set(cluster.EdgeHeader, edgeHeader)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name      string
+		r         *http.Request
+		want      []string
+		perViewer bool
+	}{
+		{"fill by edge a", req("10.9.9.9:4000", "a"), []string{"a", "b", "c"}, false},
+		{"fill by edge c, down or not", req("10.9.9.9:4000", "c"), []string{"c", "b", "a"}, false},
+		{"fill by an unregistered cache", req("10.9.9.9:4000", "all-in-one"), []string{}, false},
+		{"viewer covered by a", req("10.1.1.1:4000", ""), []string{"a", "b", "c"}, true},
+		{"viewer covered by b", req("192.0.2.9:4000", ""), []string{"b", "a", "c"}, true},
+		{"viewer nobody covers", req("203.0.113.1:4000", ""), []string{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, per := ForManifest(tc.r, edges)
+			if got := order(r); !slices.Equal(got, tc.want) || per != tc.perViewer {
+				t.Fatalf("order %v per-viewer %v, want %v %v", got, per, tc.want, tc.perViewer)
+			}
+		})
+	}
+	if r, _ := ForManifest(req("10.1.1.1:4000", ""), nil); r != nil {
+		t.Fatalf("steered with no edges: %v", r)
+	}
+	ps := Pathways(Rank(edges[:1], netip.Addr{}), "v 1")
+	if len(ps) != 1 || ps[0].ID != "a" || ps[0].Base != "https://a.example/media/v%201/" {
+		t.Fatalf("pathways = %+v", ps)
 	}
 }
