@@ -211,6 +211,18 @@ func TestEdgeCoverage(t *testing.T) {
 				!strings.Contains(string(mpd), fmt.Sprintf(`<BaseURL serviceLocation="%s">%s</BaseURL>`, vw.other, otherEdge.base+"/media/"+id+"/")) {
 				t.Fatalf("MPD through the edge: %d\n%s", resp.StatusCode, mpd)
 			}
+			// A player without steering (ffmpeg) still decodes both steered
+			// manifests through the edge. (It takes the other pathway's
+			// variants for more variants and says so when it switches
+			// hosts: not an error.)
+			for _, m := range []string{v.HLS, v.DASH} {
+				out := ffmpegRun(t, "ffmpeg", "-nostdin", "-v", "error", "-i", m, "-t", "2", "-f", "null", "-")
+				for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+					if l != "" && !strings.Contains(l, "Cannot reuse HTTP connection for different host") {
+						t.Fatalf("ffmpeg decoding %s reported errors:\n%s", m, out)
+					}
+				}
+			}
 		})
 	}
 
