@@ -61,14 +61,11 @@ func (n *Node) SetEdge(entry model.Edge, load func() EdgeLoad) (remove func()) {
 	entry.ID = n.id
 	src := &edgeSource{entry: entry, load: load}
 	n.edge.Store(src)
-	go func() {
-		// Register at once rather than at the next tick; the loop retries.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.registerEdge(ctx); err != nil {
-			n.log.Debug("register the edge", "error", err)
-		}
-	}()
+	// Register at once rather than at the register loop's next tick.
+	select {
+	case n.edgeKick <- struct{}{}:
+	default:
+	}
 	return func() { n.edge.CompareAndSwap(src, nil) }
 }
 

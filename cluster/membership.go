@@ -230,7 +230,8 @@ func (n *Node) member() model.Member {
 }
 
 // registerLoop keeps this node's registry entry current: at start, after
-// joining, and whenever it differs (a new address, new roles).
+// joining, and whenever it differs (a new address, new roles); and its
+// edge entry, at once when the edge role sets it (SetEdge).
 func (n *Node) registerLoop() {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
@@ -244,6 +245,7 @@ func (n *Node) registerLoop() {
 		case <-n.stop:
 			return
 		case <-t.C:
+		case <-n.edgeKick:
 		}
 	}
 }
