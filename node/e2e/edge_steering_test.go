@@ -226,6 +226,33 @@ func TestEdgeCoverage(t *testing.T) {
 		})
 	}
 
+	// The admin cluster view has the registry, and each edge's load in
+	// its status.
+	tok, _ := nodeTokens.Load(strings.TrimPrefix(o.base, "http://"))
+	resp, body := fetch(t, http.DefaultClient, o.base+"/api/v1/admin/cluster", map[string]string{"Authorization": "Bearer " + tok.(string)})
+	var view struct {
+		Nodes []struct {
+			ID       string          `json:"id"`
+			EdgeLoad json.RawMessage `json:"edge_load"`
+		} `json:"nodes"`
+		Edges []struct {
+			ID        string   `json:"id"`
+			PublicURL string   `json:"public_url"`
+			Region    string   `json:"region"`
+			Coverage  []string `json:"coverage"`
+		} `json:"edges"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &view) != nil || len(view.Edges) != 2 ||
+		view.Edges[0].ID != "edge-a" || view.Edges[0].PublicURL != a.base || view.Edges[0].Region != "test-a" ||
+		!slices.Equal(view.Edges[1].Coverage, []string{"10.0.0.0/8", "127.0.0.3/32"}) {
+		t.Fatalf("admin cluster view: %d %s", resp.StatusCode, body)
+	}
+	for _, nd := range view.Nodes {
+		if (nd.ID != "o1") != (len(nd.EdgeLoad) > 0) {
+			t.Fatalf("node %s: edge_load %s", nd.ID, nd.EdgeLoad)
+		}
+	}
+
 	// A viewer no edge covers is served by the origin, unsteered.
 	c4 := clientFrom("127.0.0.4")
 	v4 := waitEdgeChoice(t, c4, o.base, id, "", nil)
@@ -240,7 +267,7 @@ func TestEdgeCoverage(t *testing.T) {
 	// refuses, readably cross-origin.
 	req, _ := http.NewRequest(http.MethodPatch, o.base+"/api/v1/videos/"+id, strings.NewReader(`{"visibility":"private"}`))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +275,6 @@ func TestEdgeCoverage(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("PATCH private: %d", resp.StatusCode)
 	}
-	tok, _ := nodeTokens.Load(strings.TrimPrefix(o.base, "http://"))
 	c2 := clientFrom("127.0.0.2")
 	pv := waitEdgeChoice(t, c2, o.base, id, "edge-a", map[string]string{"Authorization": "Bearer " + tok.(string)})
 	if pv.MediaToken == "" || !strings.HasSuffix(pv.HLS, "?token="+pv.MediaToken) || !strings.HasPrefix(pv.HLS, a.base+"/media/") {
