@@ -60,6 +60,9 @@ type ClusterView struct {
 	Self   string   `json:"self"`
 	Leader string   `json:"leader"`
 	Nodes  []Status `json:"nodes"`
+	// Edges is the edge registry: where viewers reach each edge and whom
+	// it covers (each node's status carries its health and load).
+	Edges []*model.Edge `json:"edges"`
 }
 
 func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
@@ -76,7 +79,11 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 		}
 		leader, _ := n.Leader()
-		return writeAdminJSON(w, ClusterView{Self: n.ID(), Leader: leader, Nodes: nodes})
+		edges, _ := n.Edges()
+		if edges == nil {
+			edges = []*model.Edge{}
+		}
+		return writeAdminJSON(w, ClusterView{Self: n.ID(), Leader: leader, Nodes: nodes, Edges: edges})
 	case path == "/strata/jobs" && r.Method == http.MethodGet:
 		state := model.JobState(r.URL.Query().Get("state"))
 		jobs, err := n.Jobs(func(j *model.Job) bool { return state == "" || j.State == state })

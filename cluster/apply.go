@@ -154,6 +154,7 @@ var resultTypes = map[string]func() any{
 	"video":        func() any { return new(model.Video) },
 	"job":          func() any { return new(model.Job) },
 	"member":       func() any { return new(model.Member) },
+	"edge":         func() any { return new(model.Edge) },
 	"user":         func() any { return new(model.User) },
 	"passkey":      func() any { return new(model.Passkey) },
 	"session":      func() any { return new(model.Session) },

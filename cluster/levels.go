@@ -74,6 +74,7 @@ func (n *Node) levelLoop() {
 		ctx, cancel := context.WithTimeout(context.Background(), levelRefresh)
 		if sts, err := n.ClusterStatus(ctx, false); err == nil {
 			n.noteLevels(sts)
+			n.noteStatuses(sts)
 		}
 		cancel()
 		select {

@@ -44,9 +44,20 @@ func TestLogsGatheredFromEveryNode(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	view, err := follower.Logs(ctx, "", logs.Filter{Query: "trouble", Limit: 100})
-	if err != nil {
-		t.Fatal(err)
+	// A node that just joined learns the configuration listing all three
+	// a moment after the others: ask until it does.
+	var view LogsView
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		view, err = follower.Logs(ctx, "", logs.Filter{Query: "trouble", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(view.Nodes) == 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	var order []string
 	for _, e := range view.Entries {
@@ -54,7 +65,7 @@ func TestLogsGatheredFromEveryNode(t *testing.T) {
 	}
 	want := []string{"c:trouble on c", "a:trouble on a", "b:trouble on b"}
 	if len(order) != 3 || order[0] != want[0] || order[1] != want[1] || order[2] != want[2] {
-		t.Fatalf("entries %v, want %v (merged by time)", order, want)
+		t.Fatalf("entries %v, want %v (merged by time); nodes %+v", order, want, view.Nodes)
 	}
 	if len(view.Nodes) != 3 || view.Nodes[0].ID != "a" || view.Nodes[0].Count != 1 || view.Nodes[2].Problem != "" {
 		t.Fatalf("nodes %+v", view.Nodes)

@@ -230,18 +230,22 @@ func (n *Node) member() model.Member {
 }
 
 // registerLoop keeps this node's registry entry current: at start, after
-// joining, and whenever it differs (a new address, new roles).
+// joining, and whenever it differs (a new address, new roles); and its
+// edge entry, at once when the edge role sets it (SetEdge).
 func (n *Node) registerLoop() {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
 		if err := n.Register(context.Background()); err != nil {
 			n.log.Debug("register in the member registry", "error", err)
+		} else if err := n.registerEdge(context.Background()); err != nil {
+			n.log.Debug("register in the edge registry", "error", err)
 		}
 		select {
 		case <-n.stop:
 			return
 		case <-t.C:
+		case <-n.edgeKick:
 		}
 	}
 }
@@ -300,6 +304,9 @@ type Status struct {
 	CommandLevel uint8 `json:"command_level,omitempty"`
 	// EdgeCache is an edge's recent cache figures, when asked for.
 	EdgeCache *CacheHistory `json:"edge_cache,omitempty"`
+	// EdgeLoad is what an edge served lately (edges.go), for choosing
+	// among edges.
+	EdgeLoad *EdgeLoad `json:"edge_load,omitempty"`
 }
 
 // LocalStatus describes this node.
@@ -310,7 +317,7 @@ func (n *Node) LocalStatus() Status {
 		ID: n.id, Roles: n.member().Roles, Addr: string(n.addr), HTTPURL: n.member().HTTPURL,
 		State: n.c().raft.State().String(), Voter: n.member().Voter, Leader: leaderID,
 		AppliedIndex: n.c().raft.AppliedIndex(), CommitIndex: n.c().raft.CommitIndex(), LastIndex: n.c().raft.LastIndex(),
-		Healthy: true, CommandLevel: command.Level,
+		Healthy: true, CommandLevel: command.Level, EdgeLoad: n.edgeLoad(),
 	}
 	fmt.Sscan(stats["term"], &st.Term)
 	if err := n.Ready(); err != nil {

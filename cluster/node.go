@@ -120,6 +120,14 @@ type Node struct {
 
 	// history is the edge role's cache history for the status, if any.
 	history atomic.Pointer[historySource]
+	// edge is what the edge role says of itself (edges.go); edgeMu keeps
+	// two registrations from proposing at once; edgeKick wakes the
+	// register loop when the edge role changes its entry.
+	edge     atomic.Pointer[edgeSource]
+	edgeMu   sync.Mutex
+	edgeKick chan struct{}
+	// statuses are the peers' statuses as last asked (levelLoop).
+	statuses atomic.Pointer[statusSnapshot]
 
 	// Multi-node only.
 	mux *transport.Mux
@@ -156,7 +164,7 @@ func OpenNode(cfg NodeConfig) (_ *Node, err error) {
 	if err := os.MkdirAll(filepath.Join(dir, "raft"), 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
+	n := &Node{cfg: cfg, log: cfg.Logger, stop: make(chan struct{}), edgeKick: make(chan struct{}, 1)}
 	defer func() {
 		if err != nil {
 			n.closeAll()

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"net/netip"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -23,10 +24,17 @@ func init() {
 // option:
 //
 //	edge {
-//	    memory    <size>          # memory tier, default 256MiB
-//	    disk      <size> | off    # disk tier, default 1GiB
-//	    disk_dir  <dir>           # default: <data>/edge-cache
+//	    memory     <size>          # memory tier, default 256MiB
+//	    disk       <size> | off    # disk tier, default 1GiB
+//	    disk_dir   <dir>           # default: <data>/edge-cache
+//	    public_url <url>           # where viewers reach this edge
+//	    region     <name>          # a name for people
+//	    coverage   <cidr>...       # client networks it serves; repeatable
 //	}
+//
+// With public_url the edge registers in the cluster's edge registry and
+// origins send viewers there: those in its coverage first (the most
+// specific block wins), others when the edges covering them fail.
 func (e *Role) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the role name
 	if d.NextArg() {
@@ -34,6 +42,19 @@ func (e *Role) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	for d.NextBlock(0) {
 		opt := d.Val()
+		if opt == "coverage" {
+			blocks := d.RemainingArgs()
+			if len(blocks) == 0 {
+				return d.ArgErr()
+			}
+			for _, b := range blocks {
+				if _, err := netip.ParsePrefix(b); err != nil {
+					return d.Errf("coverage: want CIDR blocks like 10.0.0.0/8 or 2001:db8::/32, got %q", b)
+				}
+			}
+			e.Coverage = append(e.Coverage, blocks...)
+			continue
+		}
 		if !d.NextArg() {
 			return d.ArgErr()
 		}
@@ -60,6 +81,10 @@ func (e *Role) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			e.DiskBytes = int64(n)
 		case "disk_dir":
 			e.DiskDir = val
+		case "public_url":
+			e.PublicURL = val
+		case "region":
+			e.Region = val
 		default:
 			return d.Errf("unknown edge option %q", opt)
 		}

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,11 +72,30 @@ func TestUnmarshalRole(t *testing.T) {
 		memory 512MiB
 		disk 20GiB
 		disk_dir /srv/edge
+		public_url https://edge-1.example.net
+		region eu-west
+		coverage 10.1.0.0/16 192.0.2.0/24
+		coverage 2001:db8::/32
 	}`)); err != nil {
 		t.Fatal(err)
 	}
 	if r.MemoryBytes != 512<<20 || r.DiskBytes != 20<<30 || r.DiskDir != "/srv/edge" || r.NoDisk {
 		t.Fatalf("role = %+v", &r)
+	}
+	if r.PublicURL != "https://edge-1.example.net" || r.Region != "eu-west" ||
+		!slices.Equal(r.Coverage, []string{"10.1.0.0/16", "192.0.2.0/24", "2001:db8::/32"}) {
+		t.Fatalf("edge entry = %q %q %q", r.PublicURL, r.Region, r.Coverage)
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	for _, bad := range []*Role{
+		{MemoryBytes: 1 << 20, NoDisk: true, Coverage: []string{"10.0.0.0/8"}},
+		{MemoryBytes: 1 << 20, NoDisk: true, PublicURL: "edge-1.example.net"},
+	} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("%+v validated", bad)
+		}
 	}
 	var off Role
 	if err := off.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`edge {
@@ -84,8 +104,10 @@ func TestUnmarshalRole(t *testing.T) {
 		t.Fatalf("disk off: %+v, %v", &off, err)
 	}
 	for src, want := range map[string]string{
-		"edge {\n memory 10KiB\n}": "memory: want a size",
-		"edge {\n speed 1\n}":      `unknown edge option "speed"`,
+		"edge {\n memory 10KiB\n}":         "memory: want a size",
+		"edge {\n speed 1\n}":              `unknown edge option "speed"`,
+		"edge {\n coverage 10.0.0.0/33\n}": "coverage: want CIDR blocks",
+		"edge {\n coverage\n}":             "wrong argument count",
 	} {
 		var r Role
 		if err := r.UnmarshalCaddyfile(caddyfile.NewTestDispenser(src)); err == nil || !strings.Contains(err.Error(), want) {

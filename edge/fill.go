@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/reqid"
 	"github.com/stratavideo/strata/edge/access"
 	"github.com/stratavideo/strata/edge/cache"
@@ -214,6 +215,9 @@ func (h *Handler) upstreamRequest(ctx context.Context, base *http.Request, key s
 		} else if lm := stale.Header.Get("Last-Modified"); lm != "" {
 			req.Header.Set("If-Modified-Since", lm)
 		}
+	}
+	if rs := h.role.current(); rs != nil && rs.nodeID != "" {
+		req.Header[cluster.EdgeHeader] = []string{rs.nodeID}
 	}
 	srv, _ := base.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	return upstream.Prepare(req, srv)

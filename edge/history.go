@@ -142,3 +142,28 @@ func (h *history) run(stop <-chan struct{}) {
 		}
 	}
 }
+
+// rate is the load the edge reports for choosing among edges: requests
+// and bytes served a second over the last complete step and the part of
+// the current one, so a burst shows within seconds yet one quiet second
+// does not make a busy edge look idle.
+func (h *history) rate() cluster.EdgeLoad {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sampleLocked()
+	now := h.now()
+	k := h.stepOf(now)
+	var sum figures
+	for _, s := range []int64{k - 1, k} {
+		i := int(((s % int64(len(h.slots))) + int64(len(h.slots))) % int64(len(h.slots)))
+		if h.steps[i] == s {
+			sum = sum.add(h.slots[i])
+		}
+	}
+	span := h.step + time.Duration(now.UnixNano()-k*int64(h.step))
+	secs := span.Seconds()
+	return cluster.EdgeLoad{
+		RequestsPerSec: float64(sum.memHits+sum.diskHits+sum.stale+sum.misses) / secs,
+		BytesPerSec:    float64(sum.memBytes+sum.diskBytes+sum.staleBytes+sum.upstreamBytes) / secs,
+	}
+}

@@ -96,3 +96,21 @@ func TestHistoryCounterReset(t *testing.T) {
 		t.Fatalf("%v, want %v", got, want)
 	}
 }
+
+// TestHistoryRate: the load reported is what was served over the last
+// step and the current one's part, per second.
+func TestHistoryRate(t *testing.T) {
+	f := newFakeHistory(4) // at 10:00:30
+	f.serve(60, 30, 9000)
+	f.now = f.now.Add(time.Minute) // 10:01:30: the last step is 10:00
+	f.serve(0, 0, 0)
+	got := f.rate()
+	// 90 requests and 9000 bytes over 60+30 s.
+	if got.RequestsPerSec != 1 || got.BytesPerSec != 100 {
+		t.Fatalf("rate = %+v, want 1 req/s and 100 B/s", got)
+	}
+	f.now = f.now.Add(5 * time.Minute)
+	if got := f.rate(); got.RequestsPerSec != 0 || got.BytesPerSec != 0 {
+		t.Fatalf("idle rate = %+v", got)
+	}
+}

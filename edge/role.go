@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/cluster/model"
+	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/edge/access"
 	"github.com/stratavideo/strata/edge/cache"
 )
@@ -38,6 +41,15 @@ type Role struct {
 	DiskDir string `json:"disk_dir,omitempty"`
 	// NoDisk turns the disk tier off.
 	NoDisk bool `json:"no_disk,omitempty"`
+	// PublicURL is where viewers reach this edge (scheme, host, port, an
+	// optional path prefix). With it the edge is in the cluster's edge
+	// registry and origins send viewers here; without it, only this
+	// node's own pages use it.
+	PublicURL string `json:"public_url,omitempty"`
+	// Region names the edge for people.
+	Region string `json:"region,omitempty"`
+	// Coverage are the client networks (CIDR blocks) this edge serves.
+	Coverage []string `json:"coverage,omitempty"`
 
 	log     *slog.Logger
 	running atomic.Pointer[running]
@@ -51,6 +63,10 @@ type running struct {
 	unlisten func()
 	// unhistory takes the cache history out of the node's status.
 	unhistory func()
+	// unedge takes the edge's entry and load out of the node's care.
+	unedge func()
+	// nodeID names this edge to origins on its fills (EdgeHeader).
+	nodeID string
 }
 
 // Role defaults.
@@ -91,7 +107,22 @@ func (e *Role) Validate() error {
 	if !e.NoDisk && e.DiskBytes < 1<<20 {
 		return fmt.Errorf("disk_bytes %d: want at least 1 MiB", e.DiskBytes)
 	}
+	if e.PublicURL == "" && (e.Region != "" || len(e.Coverage) > 0) {
+		return errors.New("region and coverage need a public_url: viewers are sent to an edge by its public URL")
+	}
+	if e.PublicURL != "" {
+		entry := e.entry()
+		entry.ID = "check"
+		if err := store.CheckEdge(&entry); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// entry is the edge registry entry this role asks for.
+func (e *Role) entry() model.Edge {
+	return model.Edge{PublicURL: e.PublicURL, Region: e.Region, Coverage: slices.Clone(e.Coverage)}
 }
 
 // Start opens the cache (or takes over the one a previous config opened)
@@ -127,9 +158,10 @@ func (e *Role) Start(n *cluster.Node) error {
 		c.Resize(e.MemoryBytes, e.DiskBytes)
 	}
 	// Private media needs a token signed with the cluster's media keys.
-	r := &running{cache: c, gate: access.NewGate(n, access.NewSignedTokens(n)), poolKey: key}
+	r := &running{cache: c, gate: access.NewGate(n, access.NewSignedTokens(n)), poolKey: key, nodeID: n.ID()}
 	r.unlisten = n.Listen(r.onEvent)
 	r.unhistory = n.SetCacheHistory(pc.history.snapshot)
+	r.unedge = n.SetEdge(e.entry(), pc.history.rate)
 	e.running.Store(r)
 	e.log.Info("edge role started", "cache", c.String(), "memory_bytes", e.MemoryBytes, "disk_bytes", e.DiskBytes)
 	return nil
@@ -144,6 +176,7 @@ func (e *Role) Stop() error {
 	}
 	r.unlisten()
 	r.unhistory()
+	r.unedge()
 	_, err := caches.Delete(r.poolKey)
 	return err
 }

@@ -132,6 +132,8 @@ var decoders = map[key]decoder{
 	{TypeConsumeSetupLink, 1}: jsonDecoder[ConsumeSetupLink](),
 	{TypeSetCaption, 1}:       jsonDecoder[SetCaption](),
 	{TypeDeleteCaption, 1}:    jsonDecoder[DeleteCaption](),
+	{TypeSetEdge, 1}:          jsonDecoder[SetEdge](),
+	{TypeRemoveEdge, 1}:       jsonDecoder[RemoveEdge](),
 }
 
 // Decode reads a log entry written by Encode.

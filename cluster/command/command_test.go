@@ -21,6 +21,8 @@ func TestRoundTrip(t *testing.T) {
 		&FailJob{Stamp: Stamp{at}, JobID: "j", Worker: "w", Reason: "r", Permanent: true},
 		&SetCaption{Stamp: Stamp{at}, VideoID: "abc", Lang: "en", Label: "English", VTT: []byte("WEBVTT\n\n00:00.000 --> 00:01.000\n<v Ann>Hi & bye</v>\n")},
 		&DeleteCaption{Stamp: Stamp{at}, VideoID: "abc", Lang: "en"},
+		&SetEdge{Stamp: Stamp{at}, Edge: model.Edge{ID: "e1", PublicURL: "https://e1.example", Region: "eu", Coverage: []string{"10.0.0.0/8"}}},
+		&RemoveEdge{Stamp: Stamp{at}, ID: "e1"},
 	}
 	for _, c := range cases {
 		t.Run(reflect.TypeOf(c).Elem().Name(), func(t *testing.T) {
@@ -69,5 +71,14 @@ func TestCaptionLevel(t *testing.T) {
 	}
 	if got := LevelOf(TypeAddQoE); got != 3 {
 		t.Errorf("LevelOf(AddQoE) = %d, want 3", got)
+	}
+}
+
+// TestEdgeLevel: the edge registry is level 5, the current level.
+func TestEdgeLevel(t *testing.T) {
+	for _, typ := range []Type{TypeSetEdge, TypeRemoveEdge} {
+		if got := LevelOf(typ); got != 5 || got > Level {
+			t.Errorf("LevelOf(%d) = %d, want 5 (and at most Level %d)", typ, got, Level)
+		}
 	}
 }

@@ -5,7 +5,7 @@ package command
 // every member understands it, because a replica that meets an entry it
 // cannot decode must stop (its state may not diverge). Raise Level when a
 // build adds command types or versions, and say in LevelOf which ones.
-const Level uint8 = 4
+const Level uint8 = 5
 
 // BaselineLevel is what a node that reports no level understands: builds
 // from before levels existed knew every command but the accounts'.
@@ -18,7 +18,11 @@ const BaselineLevel uint8 = 1
 //	level 4: fast first play (VideoPlayable), thumbnails (SetMediaInfo),
 //	         chunked transcoding (EnqueueChunks, ChunkOutput)
 //	level 4: captions (70-71)
+//	level 5: the edge registry (80-81)
 func LevelOf(t Type) uint8 {
+	if t >= 80 && t < 90 { // edges
+		return 5
+	}
 	if t == TypeVideoPlayable || t == TypeSetMediaInfo || t == TypeEnqueueChunks || t == TypeChunkOutput || t >= 70 && t < 80 { // first play, captions
 		return 4
 	}

@@ -88,6 +88,8 @@ var handlers = map[command.Type]handler{
 	command.TypeConsumeSetupLink: typed((*store.Tx).ConsumeSetupLink),
 	command.TypeSetCaption:       typed((*store.Tx).SetCaption),
 	command.TypeDeleteCaption:    typed((*store.Tx).DeleteCaption),
+	command.TypeSetEdge:          typed((*store.Tx).SetEdge),
+	command.TypeRemoveEdge:       typed((*store.Tx).RemoveEdge),
 }
 
 // Event tells observers what an applied command changed, after the store

@@ -24,9 +24,14 @@ func (t *Tx) RegisterMember(c *command.RegisterMember) (*model.Member, error) {
 	return &m, nil
 }
 
-// RemoveMember drops a node's entry; removing an unknown node is a no-op,
-// so a retried removal succeeds.
+// RemoveMember drops a node's entry, and its edge entry with it (a node
+// that left serves no viewer); removing an unknown node is a no-op, so a
+// retried removal succeeds. Builds from before the edge registry never
+// hold an edge entry (SetEdge is level 5), so they agree on the result.
 func (t *Tx) RemoveMember(c *command.RemoveMember) (*model.Member, error) {
+	if err := t.tx.Bucket(bucketEdges).Delete([]byte(c.ID)); err != nil {
+		return nil, err
+	}
 	var m model.Member
 	ok, err := getJSON(t.tx.Bucket(bucketMembers), c.ID, &m)
 	if err != nil || !ok {

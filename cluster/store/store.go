@@ -54,13 +54,14 @@ var (
 	bucketSigningKeys = []byte("signing_keys")
 	bucketQoE         = []byte("qoe")
 	bucketCaptions    = []byte("captions")
+	bucketEdges       = []byte("edges")
 
 	keyApplied = []byte("applied")
 	keyJobSeq  = []byte("job_seq")
 
 	allBuckets = [][]byte{bucketMeta, bucketVideos, bucketVideosTime, bucketJobs, bucketJobsOpen, bucketJobsVideo, bucketMembers,
 		bucketVideosOwner, bucketUsers, bucketUsersName, bucketPasskeys, bucketSessions, bucketTokens, bucketTokensHash,
-		bucketChallenges, bucketSetupLinks, bucketSigningKeys, bucketQoE, bucketCaptions}
+		bucketChallenges, bucketSetupLinks, bucketSigningKeys, bucketQoE, bucketCaptions, bucketEdges}
 )
 
 // Config tunes the bbolt file.

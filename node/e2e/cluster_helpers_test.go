@@ -29,6 +29,11 @@ type member struct {
 	// restarted in place); otherwise free ones are picked.
 	httpPort    int
 	clusterAddr string
+	// edge is the edge role's block ("" for a node without it) and
+	// edgeOrigin the origin's HTTP address (host:port) it fills from.
+	edge, edgeOrigin string
+	// ui serves the web UI with the default config's headers.
+	ui bool
 }
 
 // clusterNode is a running member.
@@ -88,12 +93,37 @@ func memberCaddyfile(m member, clusterAddr string, httpPort int) string {
 	if m.origin != "" {
 		fmt.Fprintf(&b, "\t\torigin {\n%s\n\t\t}\n", m.origin)
 	}
-	b.WriteString("\t}\n}\n\nhttp://:{$STRATA_LISTEN_PORT} {\n\tbind tcp/{$STRATA_LISTEN_HOST}\n")
+	if m.edge != "" {
+		fmt.Fprintf(&b, "\t\tedge {\n%s\n\t\t}\n", m.edge)
+	}
+	b.WriteString("\t}\n")
+	if m.ui {
+		b.WriteString("\tfilesystem strata_web strata_web\n")
+	}
+	b.WriteString("}\n\nhttp://:{$STRATA_LISTEN_PORT} {\n\tbind tcp/{$STRATA_LISTEN_HOST}\n")
 	b.WriteString("\thandle /api/* {\n\t\tstrata_api\n\t}\n")
-	if m.origin != "" {
+	switch {
+	case m.edge != "" && m.edgeOrigin != "":
+		fmt.Fprintf(&b, "\thandle /media/* {\n\t\tstrata_edge {\n\t\t\torigin %s\n\t\t}\n\t}\n", m.edgeOrigin)
+	case m.origin != "":
 		b.WriteString("\thandle /media/* {\n\t\tstrata_media\n\t}\n")
 	}
-	b.WriteString("\thandle /healthz {\n\t\tstrata_health live\n\t}\n\thandle /readyz {\n\t\tstrata_health ready\n\t}\n}\n")
+	b.WriteString("\thandle /healthz {\n\t\tstrata_health live\n\t}\n\thandle /readyz {\n\t\tstrata_health ready\n\t}\n")
+	if m.ui {
+		// The default config's policy, which allows the registered edges.
+		b.WriteString(`	@ui not path /api/* /media/* /healthz /readyz /metrics
+	strata_edge_origins @ui
+	header @ui {
+		` + defaultCSPLine() + `
+	}
+	handle {
+		fs strata_web
+		try_files {path} /index.html
+		file_server
+	}
+`)
+	}
+	b.WriteString("}\n")
 	return b.String()
 }
 
@@ -231,4 +261,19 @@ func running(mu *sync.Mutex, nodes map[string]*clusterNode) []*clusterNode {
 		}
 	}
 	return out
+}
+
+// defaultCSPLine is the Content-Security-Policy line of node/Caddyfile,
+// so member configs serve the UI under the policy users get.
+func defaultCSPLine() string {
+	src, err := os.ReadFile(filepath.Join("..", "Caddyfile"))
+	if err != nil {
+		panic(err)
+	}
+	for _, line := range strings.Split(string(src), "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, "Content-Security-Policy ") {
+			return l
+		}
+	}
+	panic("node/Caddyfile has no Content-Security-Policy line")
 }

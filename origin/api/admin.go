@@ -89,7 +89,15 @@ func (h *Handler) runAdminCluster(w http.ResponseWriter, r *http.Request, n *clu
 		nodes = []cluster.Status{}
 	}
 	leader, _ := n.Leader()
-	writeJSON(w, http.StatusOK, cluster.ClusterView{Self: n.ID(), Leader: leader, Nodes: nodes})
+	edges, err := n.Edges()
+	if err != nil {
+		h.writeStoreError(w, err, "edge registry")
+		return
+	}
+	if edges == nil {
+		edges = []*model.Edge{}
+	}
+	writeJSON(w, http.StatusOK, cluster.ClusterView{Self: n.ID(), Leader: leader, Nodes: nodes, Edges: edges})
 }
 
 func (h *Handler) runAdminJobs(w http.ResponseWriter, r *http.Request, n *cluster.Node) {

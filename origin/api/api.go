@@ -97,6 +97,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	mux.HandleFunc("GET /api/v1/admin/qoe", h.adminQoE)
 	mux.HandleFunc("GET /api/v1/admin/logs", h.adminLogs)
 	mux.HandleFunc("POST /api/v1/beacons", h.beacons)
+	mux.HandleFunc("GET /api/v1/steering/{id}", h.steeringManifest)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -157,6 +157,7 @@ func (h *Handler) getVideo(w http.ResponseWriter, r *http.Request) {
 	}
 	out := h.viewFor(v, account.FromContext(r.Context()))
 	ownerNames(p.Node)(&out)
+	h.chooseEdge(r, p.Node, &out)
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -40,12 +40,20 @@ type Video struct {
 	Renditions        []model.Rendition `json:"renditions"`
 	RenditionsPending []string          `json:"renditions_pending"`
 	Playable          bool              `json:"playable"`
-	HLS               string            `json:"hls"`
-	DASH              string            `json:"dash"`
-	Thumbnail         string            `json:"thumbnail"`
-	CreatedAt         time.Time         `json:"created_at"`
-	UpdatedAt         time.Time         `json:"updated_at"`
-	ReadyAt           *time.Time        `json:"ready_at,omitempty"`
+	// HLS and DASH are the manifests: absolute URLs on the edge chosen
+	// for this viewer (Edge), or paths on this node when no edge covers
+	// the viewer.
+	HLS  string `json:"hls"`
+	DASH string `json:"dash"`
+	// Edge is the ID of the edge chosen for this viewer, absent when the
+	// origin serves the viewer; Edges are the edges the viewer may use,
+	// best first (the content steering order).
+	Edge      string     `json:"edge,omitempty"`
+	Edges     []EdgeRef  `json:"edges,omitempty"`
+	Thumbnail string     `json:"thumbnail"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	ReadyAt   *time.Time `json:"ready_at,omitempty"`
 	// Thumbnails are the poster at several sizes, largest first;
 	// Storyboard is a WebVTT thumbnails track for scrubbing previews.
 	Thumbnails []Thumbnail `json:"thumbnails"`
@@ -60,6 +68,15 @@ type Video struct {
 	Views int64 `json:"views"`
 	// Score is set on search hits.
 	Score *float64 `json:"score,omitempty"`
+}
+
+// EdgeRef is an edge as a viewer's answer names it.
+type EdgeRef struct {
+	ID     string `json:"id"`
+	Region string `json:"region,omitempty"`
+	URL    string `json:"url"`
+	// Covers says the edge's coverage holds the viewer's address.
+	Covers bool `json:"covers"`
 }
 
 // MediaURL is the URL of a file of a video's media.

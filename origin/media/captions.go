@@ -95,9 +95,15 @@ func captionPlaylist(lang string, durationS float64) []byte {
 }
 
 // serveRewritten answers the master playlist or the MPD of a video with
-// captions, rewritten to list them. It reports false for any other file.
+// captions, rewritten to list them, and with content steering when edges
+// serve the request (steer.go). It reports false for any other file, and
+// for a manifest with nothing to add.
 func (h *Handler) serveRewritten(w http.ResponseWriter, r *http.Request, p origin.Parts, v *model.Video, file, key string) bool {
-	if len(v.Captions) == 0 || (file != v.Master && file != v.DASH) {
+	if file != v.Master && file != v.DASH {
+		return false
+	}
+	pathways, perViewer := h.steer(r, p, v)
+	if len(v.Captions) == 0 && len(pathways) == 0 {
 		return false
 	}
 	data, mod, err := h.readManifest(r, p, v.ID, file, key)
@@ -110,20 +116,23 @@ func (h *Handler) serveRewritten(w http.ResponseWriter, r *http.Request, p origi
 		httperr.Internal(w)
 		return true
 	}
-	var out []byte
-	if file == v.Master {
-		out, err = rewriteMaster(data, v.Captions)
-	} else {
-		out, err = rewriteMPD(data, v.Captions, v.DurationS)
+	out := data
+	if len(v.Captions) > 0 {
+		if file == v.Master {
+			out, err = rewriteMaster(data, v.Captions)
+		} else {
+			out, err = rewriteMPD(data, v.Captions, v.DurationS)
+		}
+		if err != nil {
+			// A manifest that cannot be rewritten still plays, without
+			// captions: better than no video.
+			h.log.Error("add captions to manifest", "key", key, "error", err)
+			out = data
+		}
 	}
-	if err != nil {
-		// A manifest that cannot be rewritten still plays, without
-		// captions: better than no video.
-		h.log.Error("add captions to manifest", "key", key, "error", err)
-		out = data
-	}
+	out = h.addSteering(out, file == v.Master, v.ID, pathways, key)
 	h.setHeaders(w, key, file)
-	if v.Visibility == model.Private {
+	if v.Visibility == model.Private || perViewer {
 		privateCache(w)
 	}
 	serveBytes(w, r, file, mod, out)
