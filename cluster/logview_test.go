@@ -47,9 +47,9 @@ func TestLogsGatheredFromEveryNode(t *testing.T) {
 	// A node that just joined learns the configuration listing all three
 	// a moment after the others: ask until it does.
 	var view LogsView
+	var err error
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var err error
 		view, err = follower.Logs(ctx, "", logs.Filter{Query: "trouble", Limit: 100})
 		if err != nil {
 			t.Fatal(err)
