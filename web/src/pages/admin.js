@@ -1,5 +1,6 @@
-// /admin: the admin dashboard. Nodes (roles, leader, health, disk) and the
-// job queue (running, queued, failed with the reason, retry) refresh every
+// /admin: the admin dashboard. Nodes (roles, leader, health, disk), the
+// edge registry (components/edges-panel.js, drawn from the nodes' answer) and
+// the job queue (running, queued, failed with the reason, retry) refresh every
 // few seconds; edge cache charts (hit ratio and bandwidth over the last
 // day, per edge and summed), playback charts (plays, startup time and
 // rebuffer ratio per day), users (role, disabled, quotas) and moderation (take a video down,
@@ -13,6 +14,7 @@ import { diskPercent, formatMs, formatPercent, formatRate, mbToQuota, quotaToMB,
 import { edgePeriods, edgeSeries, lastDays, lastPeriods, mergePeriods, series } from '../lib/chart.js';
 import { chart } from '../components/chart.js';
 import { logsPanel } from '../components/logs-panel.js';
+import { edgesPanel } from '../components/edges-panel.js';
 import { errorBox, loginRequired, statusLine } from './common.js';
 
 const ADMIN = '/api/v1/admin';
@@ -55,20 +57,22 @@ export default async function admin({ root, signal }) {
       updated),
     h('nav', { class: 'admin-jump', 'aria-label': 'Dashboard sections' },
       h('a', { href: '#nodes-title' }, 'Nodes'),
+      h('a', { href: '#edges-title' }, 'Edges'),
       h('a', { href: '#jobs-title' }, 'Jobs'),
       h('a', { href: '#edge-title' }, 'Edge cache'),
       h('a', { href: '#playback-title' }, 'Playback'),
       h('a', { href: '#users-title' }, 'Users'),
       h('a', { href: '#moderation-title' }, 'Moderation'),
       h('a', { href: '#logs-title' }, 'Logs')));
-  const nodes = nodesPanel(ctx);
+  const registry = edgesPanel(ctx, { panel });
+  const nodes = nodesPanel(ctx, registry.show);
   const jobs = jobsPanel(ctx);
   const edges = edgePanel(ctx);
   const playback = playbackPanel(ctx);
   const users = usersPanel(ctx);
   const moderation = moderationPanel(ctx);
   const logs = logsPanel(ctx, { panel, guarded });
-  root.append(nodes.el, jobs.el, edges.el, playback.el, users.el, moderation.el, logs.el);
+  root.append(nodes.el, registry.el, jobs.el, edges.el, playback.el, users.el, moderation.el, logs.el);
 
   edges.load();
   playback.load();
@@ -145,7 +149,7 @@ function nodeCard(n, leader, self) {
         : '—'))));
 }
 
-function nodesPanel(ctx) {
+function nodesPanel(ctx, onView) {
   const list = h('ul', { class: 'node-grid', 'data-testid': 'node-list', 'aria-live': 'off' });
   const summary = h('p', { class: 'muted', 'data-testid': 'cluster-summary' });
   const status = h('div');
@@ -154,6 +158,7 @@ function nodesPanel(ctx) {
     el,
     load: () => guarded(status, 'the nodes', ctx, async () => {
       const c = await getJSON(`${ADMIN}/cluster`, { signal: ctx.signal });
+      onView(c); // the edge registry panel shows the same answer
       const nodes = c.nodes || [];
       const healthy = nodes.filter((n) => n.healthy && n.state !== 'unreachable').length;
       summary.textContent = `${nodes.length} ${nodes.length === 1 ? 'node' : 'nodes'}, ${healthy} healthy · leader ${c.leader || 'none (no quorum)'}`;
