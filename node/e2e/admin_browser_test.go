@@ -27,8 +27,9 @@ const (
 // every request): the owner link on a home card opens the uploader's
 // channel, which lists the clip; the account menu links to it; the
 // playback charts draw a beacon's session (plays, startup, stalls); it lists this node as the
-// healthy leader with its disk; the job queue shows a failed job with its
-// reason and retries it; the figures refresh by themselves; the users list
+// healthy leader with its disk, and the Edges panel says no edge is
+// registered; the job queue shows a failed job with its reason and
+// retries it; the figures refresh by themselves; the users list
 // has the admin's account; a video is taken down from the moderation list.
 // Screenshots at desktop and phone width.
 func TestAdminBrowserDashboard(t *testing.T) {
@@ -104,6 +105,11 @@ func TestAdminBrowserDashboard(t *testing.T) {
 			` && /of .*\(\d+%\)/.test(document.querySelector('`+selNodeLeader+` .node-disk').textContent)`+
 			` && Number(document.querySelector('`+selNodeLeader+` [data-testid="node-applied"]').textContent) > 0`)
 	phase("the node is listed as the healthy leader")
+	// ---- edges: this node's edge role has no public URL, so none is registered
+	b.waitTrue("the Edges panel's empty state", 10*time.Second,
+		`(() => { const e = document.querySelector('[data-testid="edges-empty"]');`+
+			` return !!e && !e.hidden && e.textContent === 'No edges registered: every viewer is served by the origins.'`+
+			` && document.querySelector('[data-testid="edges-table"]').hidden; })()`)
 
 	// ---- jobs: the failed one with its reason and a Retry button; the done one
 	b.waitTrue("the failed job with its reason and Retry", 20*time.Second,
