@@ -147,7 +147,8 @@ func run(o options) error {
 		}
 		var res *transcode.Result
 		for _, arm := range arms {
-			dirs := []string{oursDir, oursDir + ".stage2"}
+			// The run's storyboard tiles and their log sit beside the output.
+			dirs := []string{oursDir, oursDir + ".stage2", oursDir + ".tiles", oursDir + ".tiles.d"}
 			if arm == "peer" {
 				dirs = []string{peerDir}
 			}
@@ -275,7 +276,7 @@ func oursPipeline(ctx context.Context, cfg transcode.Config, src, out string) (*
 // another, into fresh output folders: the bare cost of what the pipeline
 // asks of ffmpeg.
 func replay(ctx context.Context, cmds [][]string, out string) error {
-	for _, d := range []string{out, out + ".stage2"} {
+	for _, d := range []string{out, out + ".stage2", out + ".tiles.d"} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
