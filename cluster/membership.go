@@ -132,8 +132,9 @@ func (n *Node) askToJoin(ctx context.Context, peer string) error {
 }
 
 // AddPeer adds a node to the Raft configuration, through the leader. A
-// node already there under the same address and suffrage is left alone; one
-// there under another address is replaced.
+// node already there under the same address and suffrage is left alone;
+// under another address its entry is updated; another node's entry at the
+// same address is replaced.
 func (n *Node) AddPeer(ctx context.Context, id, addr string, voter bool) error {
 	if n.c().raft.State() != raft.Leader {
 		leader, _ := n.c().raft.LeaderWithID()
@@ -163,7 +164,21 @@ func (n *Node) AddPeer(ctx context.Context, id, addr string, voter bool) error {
 		if s.ID == raft.ServerID(id) && s.Address == raft.ServerAddress(addr) && s.Suffrage == want {
 			return nil
 		}
-		if s.ID == raft.ServerID(id) || s.Address == raft.ServerAddress(addr) {
+		// The same node under a new address keeps its entry: AddVoter and
+		// AddNonvoter update the address in place (and AddVoter promotes a
+		// non-voter). Removing it first would make a leader that restarted
+		// on a new port and won the election remove itself and shut its
+		// Raft down for good (kill -9 in TestMetadataAPILinearizable).
+		sameNode := s.ID == raft.ServerID(id)
+		demote := sameNode && s.Suffrage == raft.Voter && want == raft.Nonvoter
+		if !sameNode && s.Address == raft.ServerAddress(addr) || demote {
+			if demote && id == n.id {
+				// A leader cannot demote itself; another leader will.
+				if err := n.c().raft.LeadershipTransfer().Error(); err != nil {
+					return fmt.Errorf("hand over leadership before demoting %s: %w", id, err)
+				}
+				return fmt.Errorf("%w: leadership handed over; ask again", ErrNotLeader)
+			}
 			if err := n.c().raft.RemoveServer(s.ID, 0, 0).Error(); err != nil {
 				return fmt.Errorf("replace %s: %w", s.ID, err)
 			}

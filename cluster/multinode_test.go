@@ -372,6 +372,41 @@ func TestLeaderLossAndRestart(t *testing.T) {
 	tc.converged()
 }
 
+// TestLeaderUpdatesItsOwnAddress: a leader whose configuration entry names
+// an old address (it restarted on a new port and won the election before
+// its join went through) handles its own join by updating the entry, not
+// by removing itself: before, RemoveServer made it shut its Raft down for
+// good and every write on it failed with "no reachable leader".
+func TestLeaderUpdatesItsOwnAddress(t *testing.T) {
+	tc := newTestCluster(t)
+	tc.start("a", true, nil)
+	tc.start("b", true, nil)
+	tc.start("c", true, nil)
+	tc.waitMembers("a", "b", "c")
+	l := tc.leader()
+	// Make the leader's own entry stale, as after a restart on a new port.
+	if err := l.c().raft.AddVoter(raft.ServerID(l.ID()), "127.0.0.1:1", 0, 0).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddPeer(context.Background(), l.ID(), l.Addr(), true); err != nil {
+		t.Fatalf("the leader's own join: %v", err)
+	}
+	if st := l.c().raft.State(); st != raft.Leader {
+		t.Fatalf("the leader is %s after its own join", st)
+	}
+	found := false
+	for _, s := range l.c().raft.GetConfiguration().Configuration().Servers {
+		if string(s.ID) == l.ID() {
+			found = string(s.Address) == l.Addr() && s.Suffrage == raft.Voter
+		}
+	}
+	if !found {
+		t.Fatalf("configuration %+v lacks the leader at %s", l.c().raft.GetConfiguration().Configuration().Servers, l.Addr())
+	}
+	createVideo(t, l, "v1", "After the address change")
+	tc.converged()
+}
+
 // TestConsistentReadOnFollower: a follower's read after ConsistentRead sees
 // a write just acknowledged elsewhere.
 func TestConsistentReadOnFollower(t *testing.T) {
