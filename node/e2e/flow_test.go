@@ -221,6 +221,16 @@ func get(t *testing.T, u string, hdr map[string]string) (*http.Response, []byte)
 // DASH with ffmpeg.
 func checkMedia(t *testing.T, n *node, v video, duration float64) {
 	t.Helper()
+	// Reads are local: a node other than the one that reported v ready
+	// may apply that entry a heartbeat later, and until then the video
+	// is still processing there (a clip too short to publish while it
+	// encodes is not playable before it is ready). Check what n serves
+	// once n itself says ready.
+	if v.Status == "ready" {
+		if nv := n.waitVideo(v.ID, 30*time.Second); nv.Status != "ready" {
+			t.Fatalf("video %s on %s: %s, want ready as elsewhere", v.ID, n.base, nv.Status)
+		}
+	}
 	masterURL := n.base + v.HLS
 	resp, body := get(t, masterURL, nil)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "mpegurl") {
