@@ -86,6 +86,12 @@ func (n *Node) applyLocal(ctx context.Context, data []byte) (v any, err error, r
 		}
 		return nil, fmt.Errorf("apply: %w", err), false
 	}
+	// Committed and applied, but the leader writes its log behind (see
+	// raftlog): the write is acknowledged once the leader's disk has it
+	// too, so an acknowledged write is on a majority's disks.
+	if err := n.c().logs.WaitDurable(ctx, f.Index()); err != nil {
+		return nil, fmt.Errorf("apply: %w", err), false
+	}
 	res, ok := f.Response().(fsm.Result)
 	if !ok {
 		return nil, errors.New("apply: entry was already applied"), false
@@ -306,7 +312,13 @@ func (n *Node) barrier(ctx context.Context) (uint64, error) {
 	if err := c.raft.Barrier(time.Until(dl)).Error(); err != nil {
 		return 0, err
 	}
-	return c.fsm.Applied(), nil
+	// A read sees only what is on a majority's disks: what the leader
+	// applied must be on its own disk too (see raftlog).
+	applied := c.fsm.Applied()
+	if err := c.logs.WaitDurable(ctx, applied); err != nil {
+		return 0, err
+	}
+	return applied, nil
 }
 
 func (n *Node) remoteBarrier(ctx context.Context, leader string) (uint64, error) {

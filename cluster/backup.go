@@ -126,7 +126,7 @@ func RestoreBackup(cfg RestoreConfig, image io.Reader) (err error) {
 	}
 
 	raftDir := filepath.Join(dir, "raft")
-	logs, err := openLogStore(raftDir, false)
+	logs, err := openLogStore(raftDir, false, nil)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}

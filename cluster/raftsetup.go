@@ -14,23 +14,17 @@ import (
 
 	"github.com/stratavideo/strata/cluster/fsm"
 	"github.com/stratavideo/strata/cluster/index"
+	"github.com/stratavideo/strata/cluster/raftlog"
 	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/cluster/transport"
 )
-
-// logStore is Raft's log and stable store.
-type logStore interface {
-	raft.LogStore
-	raft.StableStore
-	Close() error
-}
 
 // core is Raft and the state machine it drives, with their files.
 type core struct {
 	log   *slog.Logger
 	raft  *raft.Raft
 	trans raft.Transport
-	logs  logStore
+	logs  *raftlog.Store
 	snaps *raft.FileSnapshotStore
 	store *store.Store
 	index *index.Index
@@ -69,8 +63,8 @@ func (c *core) close() error {
 
 func isNilCloser(c interface{ Close() error }) bool {
 	switch v := c.(type) {
-	case logStore:
-		return v == nil || isNilStore(v)
+	case *raftlog.Store:
+		return v == nil
 	case *index.Index:
 		return v == nil
 	case *store.Store:
@@ -120,7 +114,7 @@ func (n *Node) openState(c *core) error {
 	}
 	c.fsm = fsm.New(c.store, c.index, n.log.With("part", "fsm"))
 	c.fsm.Listen(n.dispatch)
-	if c.logs, err = openLogStore(filepath.Join(dir, "raft"), n.cfg.NoSync); err != nil {
+	if c.logs, err = openLogStore(filepath.Join(dir, "raft"), n.cfg.NoSync, n.log.With("part", "raft-log")); err != nil {
 		return err
 	}
 	c.snaps, err = raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, "raft"), 2, newHCLogger("raft", n.log))
@@ -190,6 +184,9 @@ func (n *Node) startRaft(c *core) error {
 	if c.raft, err = raft.NewRaft(rc, c.fsm, c.logs, c.logs, c.snaps, c.trans); err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	// From now on the leader's appends are written behind (raftlog).
+	r := c.raft
+	c.logs.SetLeading(func() bool { return r.State() == raft.Leader })
 	return nil
 }
 
@@ -246,17 +243,18 @@ func (n *Node) readdressAlone(c *core, rc *raft.Config, self raft.Server) error 
 	return nil
 }
 
-// openLogStore opens Raft's log and stable store: raft-boltdb, fsynced on
-// every append. (raft-wal was tried for its single fsync per append, but
-// v0.4.0, the newest the module proxy serves, leaves a segment sealed
-// without an index after a tail truncation, and the node cannot start
-// again: hashicorp/raft-wal#31, fixed after that release. Our kill -9
-// tests hit it.)
-func openLogStore(dir string, noSync bool) (logStore, error) {
+// openLogStore opens Raft's log and stable store: raft-boltdb (each commit
+// fsynced) behind raftlog's write-behind buffer, which keeps the leader's
+// fsync off the critical path (see package raftlog). (raft-wal was tried
+// for its single fsync per append, but v0.4.0, the newest the module proxy
+// serves, leaves a segment sealed without an index after a tail
+// truncation, and the node cannot start again: hashicorp/raft-wal#31,
+// fixed after that release. Our kill -9 tests hit it.)
+func openLogStore(dir string, noSync bool, logger *slog.Logger) (*raftlog.Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("raft log dir: %w", err)
 	}
-	s, err := raftboltdb.New(raftboltdb.Options{
+	b, err := raftboltdb.New(raftboltdb.Options{
 		Path:        filepath.Join(dir, "raft.db"),
 		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second, FreelistType: bbolt.FreelistMapType},
 		NoSync:      noSync,
@@ -264,10 +262,10 @@ func openLogStore(dir string, noSync bool) (logStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open raft log: %w", err)
 	}
+	s, err := raftlog.New(b, dir, logger)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
 	return s, nil
-}
-
-func isNilStore(s logStore) bool {
-	v, ok := s.(*raftboltdb.BoltStore)
-	return ok && v == nil
 }
