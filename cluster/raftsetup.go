@@ -255,8 +255,11 @@ func openLogStore(dir string, noSync bool, logger *slog.Logger) (*raftlog.Store,
 		return nil, fmt.Errorf("raft log dir: %w", err)
 	}
 	b, err := raftboltdb.New(raftboltdb.Options{
-		Path:        filepath.Join(dir, "raft.db"),
-		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second, FreelistType: bbolt.FreelistMapType},
+		Path: filepath.Join(dir, "raft.db"),
+		// The freelist is rebuilt at open instead of written with every
+		// commit (as etcd runs bbolt): the log's file churns (appends,
+		// then compaction), and each commit writes fewer pages.
+		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second, FreelistType: bbolt.FreelistMapType, NoFreelistSync: true},
 		NoSync:      noSync,
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -52,6 +53,9 @@ func load(ctx context.Context, t target, w int, d time.Duration) (result, error)
 			for seq := 1; time.Now().Before(deadline); seq++ {
 				t0 := time.Now()
 				if err := fns[i](ctx, seq); err != nil {
+					if bad < 3 {
+						fmt.Println("  write error:", err)
+					}
 					bad++
 					continue
 				}

@@ -10,6 +10,7 @@
 // first, and the medians are compared.
 //
 //	go run ./deploy/bench/cluster [-rounds 3] [-seconds 10] [-writers 1,16]
+//	go run ./deploy/bench/cluster -strata NEW -against OLD   # A/B of two builds, no etcd
 package main
 
 import (
@@ -30,6 +31,7 @@ func main() {
 	seconds := flag.Int("seconds", 10, "seconds of load per measurement")
 	writersFlag := flag.String("writers", "1,16", "writer counts to measure")
 	strataBin := flag.String("strata", "", "the strata binary (default: build ./node)")
+	against := flag.String("against", "", "another strata binary to run in etcd's place (A/B of a change; ratios are -strata over it)")
 	flag.Parse()
 	var writers []int
 	for _, w := range strings.Split(*writersFlag, ",") {
@@ -44,7 +46,10 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(work)
-	if err := ensureEtcd(); err != nil {
+	peer := "etcd"
+	if *against != "" {
+		peer = "other"
+	} else if err := ensureEtcd(); err != nil {
 		fail(err)
 	}
 	if *strataBin == "" {
@@ -58,17 +63,19 @@ func main() {
 	}
 	dur := time.Duration(*seconds) * time.Second
 
-	results := map[string]map[int][]result{"strata": {}, "etcd": {}}
+	results := map[string]map[int][]result{"strata": {}, peer: {}}
 	for r := range *rounds {
-		order := []string{"strata", "etcd"}
+		order := []string{"strata", peer}
 		if r%2 == 1 {
-			order = []string{"etcd", "strata"}
+			order = []string{peer, "strata"}
 		}
 		for _, sys := range order {
 			dir := filepath.Join(work, fmt.Sprintf("%s-%d", sys, r))
 			var c target
 			if sys == "strata" {
 				c, err = startStrata(*strataBin, dir, 16)
+			} else if *against != "" {
+				c, err = startStrata(*against, dir, 16)
 			} else {
 				c, err = startEtcd(dir)
 			}
@@ -90,9 +97,9 @@ func main() {
 	}
 	fmt.Println()
 	fmt.Println("medians over", *rounds, "rounds:")
-	fmt.Printf("%-8s %14s %12s %14s %12s %12s %12s\n", "writers", "strata w/s", "strata p99", "etcd w/s", "etcd p99", "w/s ratio", "p99 ratio")
+	fmt.Printf("%-8s %14s %12s %14s %12s %12s %12s\n", "writers", "strata w/s", "strata p99", peer+" w/s", peer+" p99", "w/s ratio", "p99 ratio")
 	for _, w := range writers {
-		s, e := median(results["strata"][w]), median(results["etcd"][w])
+		s, e := median(results["strata"][w]), median(results[peer][w])
 		fmt.Printf("%-8d %14.0f %10.2fms %14.0f %10.2fms %12.2f %12.2f\n", w, s.rate, ms(s.p99), e.rate, ms(e.p99), s.rate/e.rate, ms(s.p99)/ms(e.p99))
 	}
 }

@@ -191,10 +191,10 @@ func (c *strataCluster) writer(i int) (func(context.Context, int) error, error) 
 		if err != nil {
 			return err
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
+		msg, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("PATCH: %s", resp.Status)
+			return fmt.Errorf("PATCH: %s: %.300s", resp.Status, msg)
 		}
 		return nil
 	}, nil
