@@ -81,8 +81,14 @@ func (n *Node) applyLocal(ctx context.Context, data []byte) (v any, err error, r
 		// ErrNotLeader comes before the entry is taken: safe to retry.
 		// ErrLeadershipLost may come after it was replicated: the outcome
 		// is unknown and must be reported, not retried.
-		if errors.Is(err, raft.ErrNotLeader) {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader):
 			return nil, err, true
+		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrAbortedByRestore):
+			return nil, fmt.Errorf("apply: %w (%v)", ErrOutcomeUnknown, err), false
+		case errors.Is(err, raft.ErrEnqueueTimeout):
+			// Never entered the log, and the caller's time is up.
+			return nil, fmt.Errorf("apply: %w (%v)", context.DeadlineExceeded, err), false
 		}
 		return nil, fmt.Errorf("apply: %w", err), false
 	}
@@ -121,6 +127,8 @@ var businessKinds = map[string]error{
 	"lease_lost": store.ErrLeaseLost,
 	"expired":    store.ErrExpired,
 	"used":       store.ErrUsed,
+	// Not the store's, but a follower's client needs it as much.
+	"outcome_unknown": ErrOutcomeUnknown,
 }
 
 // remoteError is an error the leader returned, still matching the store's

@@ -27,6 +27,11 @@ import (
 // ErrNotLeader is returned when a write cannot reach a leader.
 var ErrNotLeader = errors.New("the cluster has no reachable leader")
 
+// ErrOutcomeUnknown is returned when the leader took a write but lost its
+// leadership before the write was confirmed: a new leader may or may not
+// have it. Clients read the record and retry if the change is missing.
+var ErrOutcomeUnknown = errors.New("the cluster changed leader before the write was confirmed; it may or may not have been saved")
+
 // NodeConfig is what a Node needs to start.
 type NodeConfig struct {
 	// DataDir holds every file of the node.

@@ -219,6 +219,8 @@ func (h *Handler) writeStoreError(w http.ResponseWriter, err error, what string)
 		httperr.Write(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, store.ErrExpired), errors.Is(err, store.ErrUsed):
 		httperr.Write(w, http.StatusGone, "gone", err.Error())
+	case errors.Is(err, cluster.ErrOutcomeUnknown):
+		httperr.Write(w, http.StatusServiceUnavailable, "outcome_unknown", cluster.ErrOutcomeUnknown.Error())
 	case errors.Is(err, cluster.ErrNotLeader):
 		httperr.Unavailable(w, "the cluster has no leader right now; try again in a moment")
 	case errors.Is(err, cluster.ErrUpgradeInProgress):
