@@ -33,17 +33,8 @@ func TestKilledLeaderLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(gate.gate) // the stuck flusher fails against the closed file
-	s2, err := New(openBolt(t, path), dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	checkLog(t, s2, 1, 40, func(i uint64) uint64 {
-		if i > 5 {
-			return 2
-		}
-		return 1
-	})
+	s2 := reopen(t, path)
+	checkLog(t, s2, 1, 40, termsSplitAt(5, 1, 2))
 	if d := s2.durableIndex(); d != 40 {
 		t.Fatalf("durable after recovery = %d, want 40", d)
 	}
@@ -77,17 +68,7 @@ func TestTruncatedTailStaysGone(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := New(openBolt(t, path), dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	checkLog(t, s2, 1, 7, func(i uint64) uint64 {
-		if i > 5 {
-			return 2
-		}
-		return 1
-	})
+	checkLog(t, reopen(t, path), 1, 7, termsSplitAt(5, 1, 2))
 }
 
 // Reading stops at a torn or corrupt record.

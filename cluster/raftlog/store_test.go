@@ -53,6 +53,28 @@ func checkLog(t *testing.T, s raft.LogStore, first, last uint64, term func(uint6
 
 func term1(uint64) uint64 { return 1 }
 
+// termsSplitAt gives entries up to n term a and later ones term b.
+func termsSplitAt(n, a, b uint64) func(uint64) uint64 {
+	return func(i uint64) uint64 {
+		if i > n {
+			return b
+		}
+		return a
+	}
+}
+
+// reopen opens the store at path again (its journal beside it), closed at
+// the test's end.
+func reopen(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := New(openBolt(t, path), filepath.Dir(path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // A follower's append is on disk when StoreLogs returns: nothing waits.
 func TestFollowerAppendIsDurableAtOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raft.db")
@@ -100,11 +122,7 @@ func TestLeaderAppendsAreWrittenBehind(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := New(openBolt(t, path), filepath.Dir(path), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, path)
 	checkLog(t, s2, 1, 200, term1)
 	if err := s2.WaitDurable(ctx, 200); err != nil {
 		t.Fatalf("a reopened store's entries are durable: %v", err)
@@ -131,12 +149,7 @@ func TestCloseFlushesPending(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := New(openBolt(t, path), filepath.Dir(path), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	checkLog(t, s2, 1, 9, term1)
+	checkLog(t, reopen(t, path), 1, 9, term1)
 }
 
 // A node that stops leading appends as a follower: its pending entries
@@ -167,13 +180,7 @@ func TestLeaderToFollowerKeepsOrder(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	term := func(i uint64) uint64 {
-		if i > 20 {
-			return 2
-		}
-		return 1
-	}
-	checkLog(t, s.backend, 1, 30, term)
+	checkLog(t, s.backend, 1, 30, termsSplitAt(20, 1, 2))
 	if s.durableIndex() != 30 {
 		t.Fatalf("durable %d, want 30", s.durableIndex())
 	}
@@ -210,12 +217,7 @@ func TestDeleteRange(t *testing.T) {
 	if err := s.DeleteRange(1, 30); err != nil {
 		t.Fatal(err)
 	}
-	checkLog(t, s, 31, 45, func(i uint64) uint64 {
-		if i > 40 {
-			return 3
-		}
-		return 1
-	})
+	checkLog(t, s, 31, 45, termsSplitAt(40, 1, 3))
 	if d := s.durableIndex(); d != 45 {
 		t.Fatalf("durable after compacting the head = %d, want 45", d)
 	}
