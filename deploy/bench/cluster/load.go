@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,6 +40,7 @@ func load(ctx context.Context, t target, w int, d time.Duration) (result, error)
 		}
 	}
 	var mu sync.Mutex
+	var shown atomic.Int32 // the first few errors are printed
 	var lat []time.Duration
 	errors := 0
 	deadline := time.Now().Add(d)
@@ -53,7 +55,7 @@ func load(ctx context.Context, t target, w int, d time.Duration) (result, error)
 			for seq := 1; time.Now().Before(deadline); seq++ {
 				t0 := time.Now()
 				if err := fns[i](ctx, seq); err != nil {
-					if bad < 3 {
+					if shown.Add(1) <= 3 {
 						fmt.Println("  write error:", err)
 					}
 					bad++
