@@ -292,7 +292,7 @@ func (l *fastListener) serve(c net.Conn) {
 		return
 	}
 	fc := fastConns.Get().(*fastConn)
-	fc.l, fc.c, fc.r, fc.w, fc.interrupted = l, c, 0, 0, false
+	fc.l, fc.c, fc.r, fc.w, fc.interrupted, fc.deadline = l, c, 0, 0, false, time.Time{}
 	l.mu.Lock()
 	if l.closed() {
 		l.mu.Unlock()
@@ -334,6 +334,8 @@ type fastConn struct {
 	iov  [2][]byte
 	bufs net.Buffers
 	date dateCache
+	// deadline is the read deadline last set.
+	deadline time.Time
 
 	intMu       sync.Mutex
 	interrupted bool
@@ -393,16 +395,23 @@ func (fc *fastConn) loop() bool {
 		if fc.w == len(fc.buf) {
 			return true // a head longer than ours to read
 		}
-		timeout := l.header
+		// The idle deadline moves at most once a second (a busy
+		// connection would otherwise reset a timer per request); a head
+		// that arrives in pieces gets the header deadline.
+		now := time.Now()
+		d := now.Add(l.header)
 		if fc.w == 0 {
-			timeout = l.idle
+			d = now.Add(l.idle)
 		}
 		fc.intMu.Lock()
 		if fc.interrupted {
 			fc.intMu.Unlock()
 			return false
 		}
-		_ = fc.c.SetReadDeadline(time.Now().Add(timeout))
+		if fc.w > 0 || d.Sub(fc.deadline) > time.Second || d.Before(fc.deadline) {
+			_ = fc.c.SetReadDeadline(d)
+			fc.deadline = d
+		}
 		fc.intMu.Unlock()
 		n, err := fc.c.Read(fc.buf[fc.w:])
 		fc.w += n
