@@ -223,6 +223,12 @@ func (l *fastListener) acceptLoop() {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// A sibling server's Close set a deadline on Caddy's
+				// shared listener; Caddy has cleared it.
+				continue
+			}
 			var te interface{ Temporary() bool }
 			if errors.As(err, &te) && te.Temporary() {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -255,13 +256,22 @@ func seedCluster(dataDir string) error {
 	return nil
 }
 
+// freePort is a free loopback port below the kernel's ephemeral range
+// (32768-60999 by default). A port from that range (127.0.0.1:0) is
+// free only until the peer binds it, and on a machine where other test
+// suites open :0 listeners, one of theirs can take it first and answer
+// the bench instead of the peer.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("no free port in 20000-31999")
 }
 
 // slowOrigin is the coalescing case's origin: it waits before answering,
