@@ -91,7 +91,12 @@ func run(o options) error {
 		return err
 	}
 	results := map[string][]runResult{}
-	cases := strings.Split(o.cases, ",")
+	var cases []string // -cases "" runs the herd alone
+	for c := range strings.SplitSeq(o.cases, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			cases = append(cases, c)
+		}
+	}
 	for round := 1; round <= o.rounds; round++ {
 		// Alternate: every other round runs the peers in reverse, and
 		// each round starts one peer later.
