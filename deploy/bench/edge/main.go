@@ -78,6 +78,11 @@ func run(o options) error {
 		if work, err = os.MkdirTemp("", "bench-edge-"); err != nil {
 			return err
 		}
+		// MkdirTemp makes it 0700: nginx's workers (not root) must
+		// reach the origin's files under it, or the origin answers 403.
+		if err := os.Chmod(work, 0o755); err != nil {
+			return err
+		}
 		if !o.keep {
 			defer os.RemoveAll(work)
 		}

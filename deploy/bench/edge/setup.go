@@ -164,9 +164,9 @@ func (b *bench) check(p *peer) error {
 		}
 		got, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusForbidden {
+		if resp.StatusCode == http.StatusServiceUnavailable {
 			if time.Now().Before(deadline) {
-				time.Sleep(200 * time.Millisecond) // the node is still applying its log
+				time.Sleep(200 * time.Millisecond) // the edge role is still starting
 				i--
 				continue
 			}
