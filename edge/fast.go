@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -299,6 +301,10 @@ func (l *fastListener) serve(c net.Conn) {
 	}
 	fc := fastConns.Get().(*fastConn)
 	fc.l, fc.c, fc.r, fc.w, fc.interrupted, fc.deadline = l, c, 0, 0, false, time.Time{}
+	fc.raw = nil
+	if sc, ok := c.(syscall.Conn); ok {
+		fc.raw, _ = sc.SyscallConn()
+	}
 	l.mu.Lock()
 	if l.closed() {
 		l.mu.Unlock()
@@ -317,7 +323,7 @@ func (l *fastListener) serve(c net.Conn) {
 	l.mu.Lock()
 	delete(l.active, fc)
 	l.mu.Unlock()
-	fc.l, fc.c = nil, nil
+	fc.l, fc.c, fc.raw = nil, nil, nil
 	fastConns.Put(fc)
 	if !keep {
 		_ = c.Close()
@@ -342,15 +348,79 @@ type fastConn struct {
 	date dateCache
 	// deadline is the read deadline last set.
 	deadline time.Time
+	// raw is the socket for sendfile (nil when the connection has none);
+	// send is sendStep bound once, and s* its state for one response.
+	raw   syscall.RawConn
+	send  func(fd uintptr) bool
+	sHead []byte
+	sFd   int
+	sOff  int64
+	sLeft int64
+	sErr  error
 
 	intMu       sync.Mutex
 	interrupted bool
 }
 
-var fastConns = sync.Pool{New: func() any {
-	return &fastConn{buf: make([]byte, fastBufSize), out: make([]byte, 0, 1024),
+var fastConns = sync.Pool{New: func() any { return newFastConn() }}
+
+func newFastConn() *fastConn {
+	fc := &fastConn{buf: make([]byte, fastBufSize), out: make([]byte, 0, 1024),
 		num: [2][]byte{make([]byte, 0, 24), make([]byte, 0, 64)}}
-}}
+	fc.send = fc.sendStep
+	return fc
+}
+
+// sendfile writes head (with MSG_MORE, so it leaves with the body's
+// first bytes) and n bytes of the file fd from off, waiting for the
+// socket as net's own writes do.
+func (fc *fastConn) sendfile(head []byte, fd int, off, n int64) error {
+	fc.sHead, fc.sFd, fc.sOff, fc.sLeft, fc.sErr = head, fd, off, n, nil
+	err := fc.raw.Write(fc.send)
+	fc.sHead = nil
+	if err == nil {
+		err = fc.sErr
+	}
+	if err != nil {
+		return fmt.Errorf("sendfile: %w", err)
+	}
+	return nil
+}
+
+// sendStep is one attempt: false means the socket is full, call again
+// when it can take more.
+func (fc *fastConn) sendStep(s uintptr) bool {
+	for len(fc.sHead) > 0 {
+		n, err := syscall.SendmsgN(int(s), fc.sHead, nil, nil, syscall.MSG_MORE)
+		switch {
+		case err == syscall.EAGAIN:
+			return false
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			fc.sErr = err
+			return true
+		}
+		fc.sHead = fc.sHead[n:]
+	}
+	for fc.sLeft > 0 {
+		n, err := syscall.Sendfile(int(s), fc.sFd, &fc.sOff, int(min(fc.sLeft, 1<<30)))
+		switch {
+		case err == syscall.EAGAIN:
+			return false
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			fc.sErr = err
+			return true
+		case n == 0:
+			fc.sErr = io.ErrUnexpectedEOF
+			return true
+		}
+		fc.sLeft -= int64(n)
+	}
+	return true
+}
 
 // aLongTimeAgo makes a blocked Read return at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -462,7 +532,8 @@ func (fc *fastConn) answer() (served bool, err error) {
 	if !ok || o.Key != path || !o.Fresh(set.now()) || set.prefetch && !o.Prefetched() {
 		return false, nil
 	}
-	wr := wireOf(o)
+	now := time.Now()
+	wr := wireOf(rs.cache, o, now)
 	if !wr.fast {
 		return false, nil
 	}
@@ -483,13 +554,14 @@ func (fc *fastConn) answer() (served bool, err error) {
 	stats := rs.cache.Stats()
 	stats.MemHits.Add(1)
 	stats.MemBytesServed.Add(o.Size())
-	return true, fc.write(o, wr, rid, ranged, rg, string(h.Method) == "HEAD")
+	return true, fc.write(o, wr, rid, ranged, rg, string(h.Method) == "HEAD", now)
 }
 
 // write sends the head and, unless HEAD, the body in one writev.
-func (fc *fastConn) write(o *cache.Object, wr *wire, rid string, ranged bool, rg ranges.Range, head bool) error {
+func (fc *fastConn) write(o *cache.Object, wr *wire, rid string, ranged bool, rg ranges.Range, head bool, now time.Time) error {
 	out := fc.out[:0]
 	body := o.Body
+	start := int64(0)
 	if ranged {
 		size := o.Size()
 		fc.num[0] = strconv.AppendInt(fc.num[0][:0], rg.Length, 10)
@@ -501,17 +573,22 @@ func (fc *fastConn) write(o *cache.Object, wr *wire, rid string, ranged bool, rg
 		fc.num[1] = strconv.AppendInt(cr, size, 10)
 		out = append(out, "HTTP/1.1 206 Partial Content\r\n"...)
 		out = wr.part.appendTo(out, rid, fc.num[0], fc.num[1])
-		body = body[rg.Start:rg.End()]
+		body, start = body[rg.Start:rg.End()], rg.Start
 	} else {
 		out = append(out, "HTTP/1.1 200 OK\r\n"...)
 		out = wr.full.appendTo(out, rid, nil, nil)
 	}
 	out = append(out, "Date: "...)
-	out = fc.date.appendDate(out, time.Now())
+	out = fc.date.appendDate(out, now)
 	out = append(out, "\r\n\r\n"...)
 	fc.out = out
 	if head || len(body) == 0 {
 		_, err := fc.c.Write(out)
+		return err
+	}
+	if wr.file != nil && fc.raw != nil && len(body) >= sendfileMin {
+		err := fc.sendfile(out, wr.fd, wr.off+start, int64(len(body)))
+		runtime.KeepAlive(wr) // wr.file must stay open until here
 		return err
 	}
 	fc.iov[0], fc.iov[1] = out, body

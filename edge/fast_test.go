@@ -30,8 +30,13 @@ type fastEdge struct {
 }
 
 func newFastEdge(t *testing.T, header time.Duration, opts ...harnessOpt) *fastEdge {
+	return newFastEdgeOn(t, "", header, opts...)
+}
+
+// newFastEdgeOn is newFastEdge with a disk tier in diskDir ("" for none).
+func newFastEdgeOn(t *testing.T, diskDir string, header time.Duration, opts ...harnessOpt) *fastEdge {
 	t.Helper()
-	f := &fastEdge{edgeHarness: newEdge(t, "", opts...)}
+	f := &fastEdge{edgeHarness: newEdge(t, diskDir, opts...)}
 	handler := func(count bool) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if count {
@@ -201,6 +206,51 @@ func TestFastPathMatchesTheHandler(t *testing.T) {
 				t.Fatalf("request ID not kept: %s", head(got))
 			}
 		})
+	}
+}
+
+// TestFastPathSendfile: a big body on the disk tier goes out with
+// sendfile from the checked file, with the same bytes as the handler's,
+// whole, ranged and HEAD; the file stays right after the tier drops it.
+func TestFastPathSendfile(t *testing.T) {
+	o := newTestOrigin(t)
+	f := newFastEdgeOn(t, t.TempDir(), time.Minute, withOrigins(o.addr()))
+	big := segment(700_000)
+	o.put(segPath, big)
+	f.videos.set("vid1", model.Public)
+	f.get(segPath)
+	waitFor(t, "the segment on disk", 5*time.Second, func() bool { return f.cache.DiskPath(segPath) != "" })
+	f.get(segPath) // marks it prefetched
+	f.settle()
+	fast, ref := dialRaw(t, f.fast), dialRaw(t, f.ref)
+	for i, req := range []string{
+		"GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-1\r\n\r\n",
+		"GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-2\r\nRange: bytes=100000-\r\n\r\n",
+		"GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-3\r\nRange: bytes=0-65535\r\n\r\n",
+		"HEAD " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-4\r\n\r\n",
+	} {
+		got, want := fast.roundTrip(req), ref.roundTrip(req)
+		if f.slow.Load() != 0 {
+			t.Fatalf("request %d went to net/http", i)
+		}
+		if normal(got) != normal(want) {
+			t.Fatalf("request %d: fast path %d bytes:\n%s\nhandler %d bytes:\n%s", i, len(got), head(got), len(want), head(want))
+		}
+		if i == 0 {
+			obj, _ := f.cache.Memory(segPath)
+			if w, _ := obj.Wire().(*wire); w == nil || w.file == nil {
+				t.Fatalf("no file for sendfile: %+v", w)
+			}
+		}
+	}
+	// The disk tier drops the file: the open one still holds the bytes.
+	f.cache.Resize(64<<20, 1)
+	f.cache.WaitRemovals()
+	if f.cache.DiskPath(segPath) != "" {
+		t.Fatal("the disk tier still holds the segment")
+	}
+	if got := fast.roundTrip("GET " + segPath + " HTTP/1.1\r\nHost: edge\r\n\r\n"); !bytes.HasSuffix(got, big) {
+		t.Fatalf("after the file's removal: %s", head(got))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -37,22 +38,51 @@ type template struct {
 }
 
 // wire is what the fast path keeps per object (cache.Object.SetWire).
+// It is never changed once stored; a change makes a new one.
 type wire struct {
 	// fast is false for an object the fast path leaves to the handler.
 	fast bool
 	full template // 200, the whole object
 	part template // 206, one range; no lits for an empty object
+
+	// file holds the body at off (the disk tier's file, checked against
+	// the object once): a body of sendfileMin or more goes to the
+	// socket with sendfile, which on a 1.2 MB segment spares the copy
+	// that is nearly all a writev costs. fd is file's descriptor; file
+	// stays referenced so it stays open, and closes when the object is
+	// collected. Without a file (no disk tier, not written yet), the
+	// body is written from memory, and the file is looked for again
+	// after retry.
+	file  *os.File
+	fd    int
+	off   int64
+	retry time.Time
 }
+
+// sendfileMin is the smallest body sent with sendfile: below it, the
+// copy saved is about what a second system call costs.
+const sendfileMin = 256 << 10
 
 var noWire = &wire{}
 
 // wireOf is o's prepared wire, made on first use. Two requests may make
 // it at once; both results are the same, either one stays.
-func wireOf(o *cache.Object) *wire {
-	if w, ok := o.Wire().(*wire); ok {
+func wireOf(c *cache.Cache, o *cache.Object, now time.Time) *wire {
+	w, ok := o.Wire().(*wire)
+	if !ok {
+		w = prepareWire(o)
+	} else if !w.fast || w.file != nil || o.Size() < sendfileMin || now.Before(w.retry) {
 		return w
 	}
-	w := prepareWire(o)
+	if w.fast && o.Size() >= sendfileMin {
+		n := *w
+		if f, off, err := c.OpenBody(o); err == nil {
+			n.file, n.fd, n.off = f, int(f.Fd()), off
+		} else {
+			n.retry = now.Add(time.Second)
+		}
+		w = &n
+	}
 	o.SetWire(w)
 	return w
 }
