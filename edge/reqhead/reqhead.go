@@ -67,7 +67,7 @@ func Parse(b []byte, h *Head) (int, error) {
 	}
 	i++
 	start := i
-	for i < len(b) && b[i] > ' ' && b[i] < 0x7f {
+	for i < len(b) && isTargetChar(b[i]) {
 		i++
 	}
 	if i == len(b) {
@@ -204,6 +204,21 @@ func equalFold(b []byte, lower string) bool {
 		}
 	}
 	return true
+}
+
+// isTargetChar reports whether c may appear in a request-target Parse
+// accepts: RFC 3986's unreserved and sub-delims, ':', '@', '/' and '?'.
+// Not '%': an escape is net/http's to decode (or refuse).
+func isTargetChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '_', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=', ':', '@', '/', '?':
+		return true
+	}
+	return false
 }
 
 // isTchar reports whether c may appear in a field name (RFC 9110 §5.6.2).

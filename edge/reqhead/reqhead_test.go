@@ -42,6 +42,7 @@ func TestParse(t *testing.T) {
 		{"TLS hello", "\x16\x03\x01\x02\x00\x01", ErrDoubt, nil},
 		{"HTTP/1.0", "GET / HTTP/1.0\r\n\r\n", ErrDoubt, nil},
 		{"absolute form", "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", ErrDoubt, nil},
+		{"escape", "GET /a%20b HTTP/1.1\r\nHost: a\r\n\r\n", ErrDoubt, nil},
 		{"bare LF", "GET / HTTP/1.1\nHost: a\n\n", ErrDoubt, nil},
 		{"bare LF in fields", "GET / HTTP/1.1\r\nHost: a\n\r\n", ErrDoubt, nil},
 		{"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\n b\r\n\r\n", ErrDoubt, nil},
