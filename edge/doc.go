@@ -13,6 +13,10 @@
 // their ETag, serves stale copies while every upstream fails, and
 // prefetches the next segments of a rendition.
 //
+// The listener wrapper strata_edge_fast (fast.go) answers plain memory
+// hits on the connection before Caddy's HTTP server sees them, with the
+// handler's bytes, and hands every other request to it.
+//
 // It may import cluster/ (read-only views, purge events) and nothing else
 // of Strata's.
 package edge

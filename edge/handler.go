@@ -150,6 +150,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("upstream proxy: %w", err)
 		}
 	}
+	h.role.addHandler(h)
 	return nil
 }
 
@@ -180,6 +181,9 @@ func (h *Handler) Validate() error {
 // so their fetches are stopping) and releases the reverse proxies'
 // upstream hosts.
 func (h *Handler) Cleanup() error {
+	if h.role != nil {
+		h.role.removeHandler(h)
+	}
 	h.fillsRunning.Wait()
 	var errs []error
 	for _, rp := range []*reverseproxy.Handler{h.Parent, h.Origin} {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,12 @@ type Role struct {
 
 	log     *slog.Logger
 	running atomic.Pointer[running]
+
+	// fastMu guards fastFrom, the strata_edge handlers of this config;
+	// fast is what they tell the fast path (fast.go), nil without any.
+	fastMu   sync.Mutex
+	fastFrom map[*Handler]struct{}
+	fast     atomic.Pointer[fastSettings]
 }
 
 // running is what Start made and Stop releases.

@@ -109,6 +109,16 @@ func (g *Gate) Check(r *http.Request, videoID string) (Decision, error) {
 	return NotFound, nil
 }
 
+// Open reports, from the remembered decisions alone, whether videoID's
+// media may go to anyone: false when it is private, absent, not ready or
+// not remembered yet, cases the caller leaves to Check. It reads no
+// store, never remembers anything, and does not keep id, so id may point
+// into a buffer that is about to be reused.
+func (g *Gate) Open(videoID string) bool {
+	v, ok := g.memo.Load(videoID)
+	return ok && v.(kind) == kindOpen
+}
+
 func (g *Gate) kind(id string) (kind, error) {
 	if v, ok := g.memo.Load(id); ok {
 		return v.(kind), nil

@@ -50,6 +50,9 @@ type Object struct {
 	// prefetched is set once the object's successors were prefetched, so
 	// a hit does not look them up again.
 	prefetched atomic.Bool
+	// wire is what the edge's fast path prepared from the object once
+	// (its response header blocks); opaque to the cache.
+	wire atomic.Value
 }
 
 // New makes an object from a complete 200 response.
@@ -100,6 +103,17 @@ func (o *Object) Refreshed(notModified http.Header, now, expires time.Time) *Obj
 	n.init()
 	return n
 }
+
+// Prefetched reports whether MarkPrefetched was called.
+func (o *Object) Prefetched() bool { return o.prefetched.Load() }
+
+// Wire is what SetWire stored, or nil. The edge's fast path keeps the
+// response header blocks it prepares per object here, so they live and
+// die with the object.
+func (o *Object) Wire() any { return o.wire.Load() }
+
+// SetWire stores w for Wire; every call must store the same type.
+func (o *Object) SetWire(w any) { o.wire.Store(w) }
 
 // MarkPrefetched reports whether the object's successors still had to be
 // prefetched, and marks them done.

@@ -97,6 +97,14 @@ func (s *Stream) Buffered() []byte {
 // the writer stores the object before it closes, so a reader that has
 // the whole body knows the cache has it too.
 func (s *Stream) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	b, err := s.view(ctx, off, int64(len(p)))
+	return copy(p, b), err
+}
+
+// view returns up to n bytes at off without copying them, waiting as
+// ReadAt does. The bytes stay valid and unchanged: Write only appends,
+// and when append moves the buffer the old array keeps what it held.
+func (s *Stream) view(ctx context.Context, off, n int64) ([]byte, error) {
 	for {
 		s.mu.Lock()
 		avail := int64(len(s.buf))
@@ -104,9 +112,9 @@ func (s *Stream) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 			avail--
 		}
 		if off < avail {
-			n := copy(p, s.buf[off:avail])
+			b := s.buf[off:min(avail, off+n)]
 			s.mu.Unlock()
-			return n, nil
+			return b, nil
 		}
 		if s.done {
 			err := s.err
@@ -114,34 +122,35 @@ func (s *Stream) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 			if err == nil {
 				err = io.EOF
 			}
-			return 0, err
+			return nil, err
 		}
 		wake := s.wake
 		s.mu.Unlock()
 		select {
 		case <-wake:
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }
 
 // WriteRange writes the n bytes at off to w as they arrive; n < 0 means
-// up to the end of the stream.
+// up to the end of the stream. Each Write gets all the bytes there are
+// so far, straight from the buffer: a herd of waiters on one object
+// costs one copy per waiter (the kernel's), not two.
 func (s *Stream) WriteRange(ctx context.Context, w io.Writer, off, n int64) error {
-	var chunk [32 << 10]byte
 	toEnd := n < 0
 	if toEnd {
 		n = 1<<63 - 1
 	}
 	for n > 0 {
-		m, err := s.ReadAt(ctx, chunk[:min(int64(len(chunk)), n)], off)
-		if m > 0 {
-			if _, werr := w.Write(chunk[:m]); werr != nil {
+		b, err := s.view(ctx, off, n)
+		if len(b) > 0 {
+			if _, werr := w.Write(b); werr != nil {
 				return werr
 			}
-			off += int64(m)
-			n -= int64(m)
+			off += int64(len(b))
+			n -= int64(len(b))
 		}
 		if err != nil {
 			if err == io.EOF && toEnd {

@@ -189,3 +189,41 @@ func Layout(rs []Range, size int64, contentType string) *Multipart {
 	m.Length += int64(len(m.Tail))
 	return m
 }
+
+// ParseOne reads a Range header that names exactly one byte range
+// ("bytes=a-b", "bytes=a-", "bytes=-n"), without allocating, for the
+// edge's fast path. ok is false for anything else — several ranges,
+// another unit, an invalid or unsatisfiable range — which the caller
+// leaves to Parse. When ok, Parse returns the same single range.
+func ParseOne(header string, size int64) (r Range, ok bool) {
+	spec, found := strings.CutPrefix(header, "bytes=")
+	if !found || strings.IndexByte(spec, ',') >= 0 {
+		return Range{}, false
+	}
+	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return Range{}, false
+	}
+	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
+	if first == "" {
+		n, err := parseNum(last)
+		if err != nil || n == 0 || size == 0 {
+			return Range{}, false
+		}
+		n = min(n, size)
+		return Range{Start: size - n, Length: n}, true
+	}
+	start, err := parseNum(first)
+	if err != nil || start >= size {
+		return Range{}, false
+	}
+	end := size - 1
+	if last != "" {
+		e, err := parseNum(last)
+		if err != nil || e < start {
+			return Range{}, false
+		}
+		end = min(e, size-1)
+	}
+	return Range{Start: start, Length: end - start + 1}, true
+}

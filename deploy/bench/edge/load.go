@@ -18,8 +18,33 @@ import (
 	"time"
 )
 
-// rangeHeader is the ranges case's request: 16 KB from inside a segment.
-const rangeHeader = "bytes=16384-32767"
+// rangeHeader is the range case's request: the first 64 KB of a segment.
+const rangeHeader = "bytes=0-65535"
+
+// wrkCases are the wrk cases, in the order a round runs them:
+//
+//	hot       one hot segment (1.2 MB)
+//	rr        a round-robin over all segments
+//	range     Range: bytes=0-65535 on the hot segment
+//	small     a 64 KB object
+//	playlist  the media playlist
+var wrkCases = []string{"hot", "rr", "range", "small", "playlist"}
+
+// casePaths are the paths a case's requests cycle through.
+func (b *bench) casePaths(kind string, floor bool) []string {
+	switch {
+	case floor:
+		return []string{smallPath}
+	case kind == "rr":
+		return b.paths
+	case kind == "small":
+		return []string{smallPath}
+	case kind == "playlist":
+		return []string{playlistPath}
+	default:
+		return b.paths[:1]
+	}
+}
 
 // runResult is one measured run.
 type runResult struct {
@@ -36,7 +61,7 @@ type runResult struct {
 func (r runResult) String() string {
 	switch r.kind {
 	case "coalesce":
-		return fmt.Sprintf("round %d  coalesce  %-12s origin fetches %d  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms%s",
+		return fmt.Sprintf("round %d  herd      %-12s origin fetches %d  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms%s",
 			r.round, r.peer, r.originHits, ms(r.p50), ms(r.p99), ms(r.max), r.note)
 	default:
 		return fmt.Sprintf("round %d  %-8s  %-12s %8.0f req/s  p99 %7.2f ms  server CPU %5.1f µs/req  origin fetches %d%s",
@@ -46,11 +71,11 @@ func (r runResult) String() string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 
-// wrkScript cycles through the working set; the ranges case adds a Range
+// wrkScript cycles through the case's paths; the range case adds a Range
 // header to every request.
-func (b *bench) wrkScript(kind string) (string, error) {
+func (b *bench) wrkScript(kind string, floor bool) (string, error) {
 	var quoted []string
-	for _, p := range b.paths {
+	for _, p := range b.casePaths(kind, floor) {
 		quoted = append(quoted, strconv.Quote(p))
 	}
 	headers := "{}"
@@ -65,15 +90,19 @@ request = function()
   return wrk.format("GET", paths[(i %% #paths) + 1], headers)
 end
 `, strings.Join(quoted, ","), headers)
-	path := filepath.Join(b.work, "wrk-"+kind+".lua")
+	path := filepath.Join(b.work, fmt.Sprintf("wrk-%s-%v.lua", kind, floor))
 	return path, os.WriteFile(path, []byte(script), 0o644)
 }
 
-// warm fetches the whole working set through p and checks the case's
-// answer once.
+// warm fetches every file through p (twice: Strata's first hit after a
+// fill is the one that starts its prefetch) and checks the case's answer.
 func (b *bench) warm(p *peer, kind string) error {
 	client := &http.Client{Timeout: 30 * time.Second}
-	for i, path := range b.paths {
+	all := append(append([]string{}, b.paths...), smallPath, playlistPath)
+	if p.floor {
+		all = []string{smallPath}
+	}
+	for i, path := range append(all, all...) {
 		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", p.port, path), nil)
 		if kind == "range" && i == 0 {
 			req.Header.Set("Range", rangeHeader)
@@ -89,7 +118,7 @@ func (b *bench) warm(p *peer, kind string) error {
 		}
 		if kind == "range" && i == 0 && !p.floor {
 			want, _ := os.ReadFile(filepath.Join(b.work, "content", path))
-			if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, want[16384:32768]) {
+			if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, want[:65536]) {
 				return fmt.Errorf("range answer: %d, %d bytes", resp.StatusCode, len(body))
 			}
 		}
@@ -109,7 +138,7 @@ func (b *bench) wrkCase(ctx context.Context, p *peer, kind string, round int) (r
 	if err := b.warm(p, kind); err != nil {
 		return r, fmt.Errorf("warming: %w", err)
 	}
-	script, err := b.wrkScript(kind)
+	script, err := b.wrkScript(kind, p.floor)
 	if err != nil {
 		return r, err
 	}
@@ -154,7 +183,7 @@ func (b *bench) coalesceCase(ctx context.Context, p *peer, round, slot int) (run
 	// segments never warms another run's object.
 	path := fmt.Sprintf("/media/%s/chunk-0000-0-%05d.m4s", coldVideo, 1000+round*100+slot*10)
 	url := fmt.Sprintf("http://127.0.0.1:%d%s", p.port, path)
-	want := coldBody(path)
+	want := coldBody(path, b.o.segSize)
 	tr := &http.Transport{MaxIdleConnsPerHost: b.o.waiters, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}

@@ -1,10 +1,13 @@
 // Command edge-bench measures Strata's edge cache against nginx
 // proxy_cache, Varnish and Apache Traffic Server on the same machine, in
-// front of the same origin, with wrk: 64 KB segment hits, range requests
-// on cached segments, and 200 concurrent cold misses on one object
-// (coalescing). It prints every run, the medians and the ratios
-// Strata/peer. Run it with `go run ./deploy/bench/edge` (or
-// `make bench-edge`); see README.md for the method.
+// front of the same origin, with wrk, serving the same HLS files (issue
+// #4's Done-means): one hot 1.2 MB segment, a round-robin over all
+// segments, Range: bytes=0-65535 on a segment, a 64 KB object, a media
+// playlist; then a cold herd (200 concurrent requests for one uncached
+// segment behind an origin that waits 500 ms). It prints every run, the
+// medians and the ratios Strata/peer and Strata/best peer. Run it with
+// `go run ./deploy/bench/edge` (or `make bench-edge`); see README.md for
+// the method.
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +31,8 @@ type options struct {
 	threads   int
 	conns     int
 	segments  int
+	segSize   int
+	cases     string
 	waiters   int
 	slowDelay time.Duration
 	work      string
@@ -37,13 +43,15 @@ type options struct {
 
 func main() {
 	var o options
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every peer once per case, in a rotating order")
-	flag.DurationVar(&o.duration, "duration", 8*time.Second, "length of one wrk run")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds; each runs every peer once per case, the order reversed every other round")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of one wrk run")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
-	flag.IntVar(&o.conns, "conns", 50, "wrk connections")
-	flag.IntVar(&o.segments, "segments", 200, "64 KB segments in the working set")
-	flag.IntVar(&o.waiters, "waiters", 200, "concurrent cold misses in the coalescing case")
-	flag.DurationVar(&o.slowDelay, "slow-origin-delay", 300*time.Millisecond, "how long the coalescing case's origin takes to answer")
+	flag.IntVar(&o.conns, "conns", 64, "wrk connections")
+	flag.IntVar(&o.segments, "segments", 50, "segments in the media playlist")
+	flag.IntVar(&o.segSize, "segment-size", 1200<<10, "bytes per segment")
+	flag.StringVar(&o.cases, "cases", strings.Join(wrkCases, ","), "wrk cases to run, comma-separated")
+	flag.IntVar(&o.waiters, "waiters", 200, "concurrent cold misses in the herd case")
+	flag.DurationVar(&o.slowDelay, "slow-origin-delay", 500*time.Millisecond, "how long the herd case's origin takes to answer")
 	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary directory, removed at the end)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.BoolVar(&o.noInstall, "no-install", false, "do not apt-get install missing peers")
@@ -70,6 +78,11 @@ func run(o options) error {
 		if work, err = os.MkdirTemp("", "bench-edge-"); err != nil {
 			return err
 		}
+		// MkdirTemp makes it 0700: nginx's workers (not root) must
+		// reach the origin's files under it, or the origin answers 403.
+		if err := os.Chmod(work, 0o755); err != nil {
+			return err
+		}
 		if !o.keep {
 			defer os.RemoveAll(work)
 		}
@@ -83,12 +96,23 @@ func run(o options) error {
 		return err
 	}
 	results := map[string][]runResult{}
+	var cases []string // -cases "" runs the herd alone
+	for c := range strings.SplitSeq(o.cases, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			cases = append(cases, c)
+		}
+	}
 	for round := 1; round <= o.rounds; round++ {
-		order := rotate(b.peers, round-1)
-		for _, c := range []string{"hit", "range"} {
+		// Alternate: every other round runs the peers in reverse, and
+		// each round starts one peer later.
+		order := rotate(b.peers, (round-1)/2)
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, c := range cases {
 			for _, p := range order {
-				if c == "range" && p.floor {
-					continue
+				if p.floor && c != "small" {
+					continue // the floor answers one 64 KB body
 				}
 				r, err := b.wrkCase(ctx, p, c, round)
 				if err != nil {

@@ -93,6 +93,11 @@ const strataCaddyfile = `{
 	admin off
 	persist_config off
 	storage file_system {WORK}/strata-data/caddy
+	servers {
+		listener_wrappers {
+			strata_edge_fast
+		}
+	}
 	strata {
 		data {WORK}/strata-data
 		edge {
@@ -331,7 +336,7 @@ func (b *bench) startCaddyFloor(ctx context.Context) (*peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	text := strings.ReplaceAll(floorCaddyfile, "{BODY}", strings.Repeat("s", segSize))
+	text := strings.ReplaceAll(floorCaddyfile, "{BODY}", strings.Repeat("s", smallSize))
 	path, err := b.writeConf("floor.Caddyfile", text, port)
 	if err != nil {
 		return nil, err

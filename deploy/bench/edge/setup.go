@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -22,11 +23,15 @@ import (
 )
 
 // Video IDs of the working set (served by the nginx origin) and of the
-// coalescing objects (served by the slow origin).
+// coalescing objects (served by the slow origin), the small object's
+// size (a 64 KB object: an audio segment, a thumbnail) and the paths of
+// the small object and the media playlist.
 const (
-	hotVideo  = "benchvid"
-	coldVideo = "coalvid"
-	segSize   = 64 << 10
+	hotVideo     = "benchvid"
+	coldVideo    = "coalvid"
+	smallSize    = 64 << 10
+	smallPath    = "/media/" + hotVideo + "/audio-64k.m4s"
+	playlistPath = "/media/" + hotVideo + "/720p.m3u8"
 )
 
 // bench is one benchmark's processes and files.
@@ -39,7 +44,7 @@ type bench struct {
 	peers      []*peer
 	procs      []*exec.Cmd
 	cleanups   []func()
-	paths      []string // the working set's request paths
+	paths      []string // the segments' request paths
 }
 
 // segPath is the request path of working-set segment i (1-based).
@@ -48,21 +53,34 @@ func segPath(i int) string {
 }
 
 func (b *bench) setup(ctx context.Context) error {
-	// The working set: random 64 KB segments, as the peers README used.
+	// The HLS files: segments of random bytes, a media playlist listing
+	// them, and a 64 KB object.
 	dir := filepath.Join(b.work, "content", "media", hotVideo)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 1; i <= b.o.segments; i++ {
-		buf := make([]byte, segSize)
+	random := func(n int) []byte {
+		buf := make([]byte, n)
 		for j := range buf {
 			buf[j] = byte(rng.Uint32())
 		}
-		if err := os.WriteFile(filepath.Join(b.work, "content", segPath(i)), buf, 0o644); err != nil {
+		return buf
+	}
+	playlist := "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI=\"init-0.mp4\"\n"
+	for i := 1; i <= b.o.segments; i++ {
+		if err := os.WriteFile(filepath.Join(b.work, "content", segPath(i)), random(b.o.segSize), 0o644); err != nil {
 			return err
 		}
 		b.paths = append(b.paths, segPath(i))
+		playlist += fmt.Sprintf("#EXTINF:4.000000,\n%s\n", filepath.Base(segPath(i)))
+	}
+	playlist += "#EXT-X-ENDLIST\n"
+	if err := os.WriteFile(filepath.Join(b.work, "content", playlistPath), []byte(playlist), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(b.work, "content", smallPath), random(smallSize), 0o644); err != nil {
+		return err
 	}
 	for _, d := range []string{"logs", "run"} {
 		if err := os.MkdirAll(filepath.Join(b.work, d), 0o755); err != nil {
@@ -76,7 +94,7 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := b.startNginx(ctx, "origin", nginxOriginConf, map[string]string{"PORT": strconv.Itoa(b.originPort)}); err != nil {
 		return err
 	}
-	if b.slow, err = startSlowOrigin(b.o.slowDelay); err != nil {
+	if b.slow, err = startSlowOrigin(b.o.slowDelay, b.o.segSize); err != nil {
 		return err
 	}
 	b.cleanups = append(b.cleanups, b.slow.close)
@@ -127,10 +145,11 @@ func (b *bench) check(p *peer) error {
 	if err != nil {
 		return err
 	}
+	path := segPath(1)
 	if p.floor {
-		want = []byte(strings.Repeat("s", segSize))
+		want, path = []byte(strings.Repeat("s", smallSize)), smallPath
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d%s", p.port, segPath(1))
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", p.port, path)
 	var hdr http.Header
 	deadline := time.Now().Add(30 * time.Second)
 	for i := 0; i < 2; i++ {
@@ -145,6 +164,13 @@ func (b *bench) check(p *peer) error {
 		}
 		got, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			if time.Now().Before(deadline) {
+				time.Sleep(200 * time.Millisecond) // the edge role is still starting
+				i--
+				continue
+			}
+		}
 		if err != nil || resp.StatusCode != 200 || string(got) != string(want) {
 			return fmt.Errorf("GET %s: %d, %d bytes, %v", url, resp.StatusCode, len(got), err)
 		}
@@ -230,13 +256,22 @@ func seedCluster(dataDir string) error {
 	return nil
 }
 
+// freePort is a free loopback port below the kernel's ephemeral range
+// (32768-60999 by default). A port from that range (127.0.0.1:0) is
+// free only until the peer binds it, and on a machine where other test
+// suites open :0 listeners, one of theirs can take it first and answer
+// the bench instead of the peer.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("no free port in 20000-31999")
 }
 
 // slowOrigin is the coalescing case's origin: it waits before answering,
@@ -249,7 +284,7 @@ type slowOrigin struct {
 	count map[string]int
 }
 
-func startSlowOrigin(delay time.Duration) (*slowOrigin, error) {
+func startSlowOrigin(delay time.Duration, size int) (*slowOrigin, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -264,7 +299,7 @@ func startSlowOrigin(delay time.Duration) (*slowOrigin, error) {
 			return
 		}
 		time.Sleep(delay)
-		body := coldBody(r.URL.Path)
+		body := coldBody(r.URL.Path, size)
 		w.Header().Set("Content-Type", "video/iso.segment")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
@@ -284,13 +319,13 @@ func (s *slowOrigin) requests(path string) int {
 func (s *slowOrigin) close() { s.srv.Close() }
 
 // coldBody is the slow origin's deterministic object for path.
-func coldBody(path string) []byte {
+func coldBody(path string, size int) []byte {
 	var seed uint64
 	for _, c := range path {
 		seed = seed*31 + uint64(c)
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
-	b := make([]byte, segSize)
+	b := make([]byte, size)
 	for i := range b {
 		b[i] = byte(rng.Uint32())
 	}
