@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -302,6 +303,7 @@ func (l *fastListener) serve(c net.Conn) {
 	fc := fastConns.Get().(*fastConn)
 	fc.l, fc.c, fc.r, fc.w, fc.interrupted, fc.deadline = l, c, 0, 0, false, time.Time{}
 	fc.raw = nil
+	fc.unanswered.Store(0)
 	if sc, ok := c.(syscall.Conn); ok {
 		fc.raw, _ = sc.SyscallConn()
 	}
@@ -360,6 +362,9 @@ type fastConn struct {
 
 	intMu       sync.Mutex
 	interrupted bool
+	// unanswered is w-r after the last read, readable from another
+	// goroutine (tests watch a head arrive in pieces).
+	unanswered atomic.Int64
 }
 
 var fastConns = sync.Pool{New: func() any { return newFastConn() }}
@@ -491,6 +496,7 @@ func (fc *fastConn) loop() bool {
 		fc.intMu.Unlock()
 		n, err := fc.c.Read(fc.buf[fc.w:])
 		fc.w += n
+		fc.unanswered.Store(int64(fc.w - fc.r))
 		if err != nil {
 			// EOF, a timeout (idle or slow head) or a closed listener:
 			// as net/http, close without an answer.
