@@ -1,7 +1,9 @@
 package fsm
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -91,4 +93,49 @@ func TestApplyPanicsOnUndecodableEntry(t *testing.T) {
 		}
 	}()
 	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: []byte{250, 1, '{', '}'}})
+}
+
+// An entry without video changes that arrives while a batch is being
+// written does not let WaitIndexed return before that batch is in.
+func TestWaitIndexedCoversABatchInFlight(t *testing.T) {
+	ix, err := index.Open(filepath.Join(t.TempDir(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	x := newIndexer(ix, slog.New(slog.DiscardHandler), 0)
+	defer x.close()
+	x.mu.Lock()
+	x.linger = 0
+	x.mu.Unlock()
+	x.commitMu.Lock() // the batch is taken, then held before it is written
+	x.add(func(fn func(string, *model.Video)) { fn("v1", &model.Video{ID: "v1", Title: "One"}) }, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		x.mu.Lock()
+		taken := x.committing
+		x.mu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the indexer never took the batch")
+		}
+		time.Sleep(time.Millisecond) // poll interval
+	}
+	x.add(func(func(string, *model.Video)) {}, 2) // e.g. a membership change
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := x.wait(ctx, 2); err == nil {
+		t.Fatal("WaitIndexed returned while entry 1's batch was still being written")
+	}
+	x.commitMu.Unlock()
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := x.wait(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ix.Count(); err != nil || n != 1 {
+		t.Fatalf("documents after the wait: %d, %v", n, err)
+	}
 }

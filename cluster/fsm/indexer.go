@@ -38,8 +38,11 @@ type indexer struct {
 	target, indexed, written uint64
 	// epoch changes when a restore replaces everything, so a batch taken
 	// before it is dropped rather than written over the rebuilt index.
-	epoch  uint64
-	closed bool
+	epoch uint64
+	// committing says a batch taken from pending is being written: the
+	// index does not reflect its target yet, though pending is empty.
+	committing bool
+	closed     bool
 	done   chan struct{}
 }
 
@@ -66,7 +69,7 @@ func (x *indexer) add(changes func(fn func(id string, v *model.Video)), idx uint
 	if idx > x.target {
 		x.target = idx
 	}
-	if len(x.pending) == 0 {
+	if len(x.pending) == 0 && !x.committing {
 		// Nothing to write: the index already reflects these entries.
 		x.indexed = x.target
 	}
@@ -92,6 +95,7 @@ func (x *indexer) run() {
 		}
 		batch, target, epoch := x.pending, x.target, x.epoch
 		x.pending = map[string]*model.Video{}
+		x.committing = true
 		x.mu.Unlock()
 
 		x.commitMu.Lock()
@@ -112,7 +116,12 @@ func (x *indexer) run() {
 				x.log.Error("search index update failed; it will be rebuilt on restart", "index", target, "error", err)
 			}
 			x.indexed, x.written = max(x.indexed, target), target
+			if len(x.pending) == 0 {
+				// Entries without changes that came during the commit.
+				x.indexed = x.target
+			}
 		}
+		x.committing = false
 		x.cond.Broadcast()
 		x.mu.Unlock()
 	}
