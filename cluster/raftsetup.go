@@ -265,7 +265,7 @@ func openLogStore(dir string, noSync bool, logger *slog.Logger) (*raftlog.Store,
 	if err != nil {
 		return nil, fmt.Errorf("open raft log: %w", err)
 	}
-	s, err := raftlog.New(b, dir, logger)
+	s, err := raftlog.New(b, raftlog.Options{Dir: dir, Logger: logger, NoSync: noSync})
 	if err != nil {
 		b.Close()
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // A leader killed before its flusher wrote anything loses no entry: the
@@ -18,7 +20,7 @@ func TestKilledLeaderLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	gate := &gatedBackend{Backend: bolt, gate: make(chan struct{})}
-	s, err := New(gate, dir, nil)
+	s, err := New(gate, Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,19 +30,17 @@ func TestKilledLeaderLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The process dies: its memory is gone, the files stay as they are.
-	if err := bolt.Close(); err != nil {
-		t.Fatal(err)
-	}
-	close(gate.gate) // the stuck flusher fails against the closed file
+	crash(t, bolt, gate)
 	s2 := reopen(t, path)
 	checkLog(t, s2, 1, 40, termsSplitAt(5, 1, 2))
 	if d := s2.durableIndex(); d != 40 {
 		t.Fatalf("durable after recovery = %d, want 40", d)
 	}
+	checkLog(t, s2.backend, 1, 40, termsSplitAt(5, 1, 2))
 	for i := range 2 {
-		if fi, err := os.Stat(filepath.Join(dir, "pending-"+string(rune('0'+i))+".journal")); err != nil || fi.Size() != 0 {
-			t.Fatalf("journal %d after recovery: %v, %d bytes; want empty", i, err, fi.Size())
+		data, err := os.ReadFile(filepath.Join(dir, journalName(i)))
+		if n := len(decodeRecords(data)); err != nil || n != 0 {
+			t.Fatalf("journal %d after recovery: %v, %d records; want none", i, err, n)
 		}
 	}
 }
@@ -49,7 +49,7 @@ func TestKilledLeaderLosesNothing(t *testing.T) {
 func TestTruncatedTailStaysGone(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "raft.db")
-	s, err := New(openBolt(t, path), dir, nil)
+	s, err := New(openBolt(t, path), Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,9 +71,82 @@ func TestTruncatedTailStaysGone(t *testing.T) {
 	checkLog(t, reopen(t, path), 1, 7, termsSplitAt(5, 1, 2))
 }
 
+// A follower whose whole log was replaced by a snapshot keeps the entries
+// it journals after it, though the backend is empty when it is killed.
+func TestEntriesAfterASnapshotSurviveAKill(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "raft.db")
+	bolt := openBolt(t, path)
+	if err := bolt.StoreLogs(entries(1, 10, 1)); err != nil {
+		t.Fatal(err)
+	}
+	gate := &gatedBackend{Backend: bolt, gate: make(chan struct{})}
+	s, err := New(gate, Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteRange(1, 10); err != nil { // a snapshot at 100 installed
+		t.Fatal(err)
+	}
+	if err := s.StoreLogs(entries(101, 105, 2)); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, bolt, gate)
+	checkLog(t, reopen(t, path), 101, 105, func(uint64) uint64 { return 2 })
+}
+
+// A reused file holds records of its earlier use past its new ones; they
+// are never read back, even where their indexes would fit.
+func TestReusedJournalReadsOnlyItsEpoch(t *testing.T) {
+	j, err := openJournal(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	if _, err := j.append(entries(1, 10, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.reset(0, false); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := j.recover(0, nil); err != nil || len(left) != 0 {
+		t.Fatalf("a reset file gave %d entries, %v", len(left), err)
+	}
+	// Same sizes as before: entry 3 of the first use sits exactly where
+	// a third new entry would.
+	if _, err := j.append(entries(1, 2, 2)); err != nil {
+		t.Fatal(err)
+	}
+	left, err := j.recover(0, nil)
+	if err != nil || len(left) != 2 || left[1].Term != 2 {
+		t.Fatalf("after reuse: %d entries, %v; want 2 of term 2", len(left), err)
+	}
+	if j.files[0].size != growChunk {
+		t.Fatalf("file written to %d bytes, want one chunk of zeros (%d)", j.files[0].size, growChunk)
+	}
+}
+
+// Entries in an earlier version's journal (pending-N.journal, written by
+// a killed leader) are stored at start, and the old files removed.
+func TestLegacyJournalIsRecovered(t *testing.T) {
+	dir := t.TempDir()
+	var b []byte
+	for _, l := range entries(1, 4, 1) {
+		b = append(b, legacyRecord(l)...)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pending-1.journal"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "raft.db")
+	checkLog(t, reopen(t, path), 1, 4, term1)
+	if _, err := os.Stat(filepath.Join(dir, "pending-1.journal")); !os.IsNotExist(err) {
+		t.Fatalf("legacy journal still there: %v", err)
+	}
+}
+
 // Reading stops at a torn or corrupt record.
 func TestJournalStopsAtDamage(t *testing.T) {
-	j, err := openJournal(t.TempDir())
+	j, err := openJournal(t.TempDir(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,13 +154,14 @@ func TestJournalStopsAtDamage(t *testing.T) {
 	logs := entries(1, 3, 1)
 	logs[1].Extensions = []byte("ext")
 	logs[2].AppendedAt = time.Unix(1700000000, 123)
-	if err := j.append(logs); err != nil {
+	if _, err := j.append(logs); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(j.files[0].Name())
+	data, err := os.ReadFile(j.files[0].f.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
+	data = data[:j.files[0].off]
 	got := decodeRecords(data)
 	if len(got) != 3 || !bytes.Equal(got[1].Extensions, []byte("ext")) || !got[2].AppendedAt.Equal(logs[2].AppendedAt) ||
 		string(got[0].Data) != string(logs[0].Data) || got[2].Index != 3 || got[2].Term != 1 {
@@ -102,34 +176,40 @@ func TestJournalStopsAtDamage(t *testing.T) {
 		t.Fatalf("corrupt record read as %d entries", n)
 	}
 	// recover keeps only the contiguous run after the backend's last.
-	left, err := j.recover(1)
+	left, err := j.recover(1, nil)
 	if err != nil || len(left) != 2 || left[0].Index != 2 {
 		t.Fatalf("recover(1) = %d entries, %v", len(left), err)
 	}
-	if left, _ := j.recover(5); len(left) != 0 {
+	if left, _ := j.recover(5, nil); len(left) != 0 {
 		t.Fatalf("recover past the journal = %d entries", len(left))
 	}
 }
 
-// FuzzDecodeRecords: any bytes decode without panicking into entries
-// whose data lies within the input.
+// legacyRecord encodes l as the earlier journal did: no epoch.
+func legacyRecord(l *raft.Log) []byte {
+	payload := appendRecord(nil, 0, l)[16:]
+	frame := make([]byte, 8, 8+len(payload))
+	putFrame(frame, payload)
+	return append(frame, payload...)
+}
+
+// FuzzDecodeRecords: any bytes decode without panicking, in either
+// format, into entries whose data lies within the input.
 func FuzzDecodeRecords(f *testing.F) {
-	j, err := openJournal(f.TempDir())
-	if err != nil {
-		f.Fatal(err)
+	var seed []byte
+	for _, l := range entries(1, 2, 1) {
+		seed = appendRecord(seed, 7, l)
 	}
-	defer j.close()
-	if err := j.append(entries(1, 2, 1)); err != nil {
-		f.Fatal(err)
-	}
-	seed, _ := os.ReadFile(j.files[0].Name())
 	f.Add(seed)
 	f.Add([]byte{})
 	f.Add([]byte{0, 0, 0, 29, 0, 0, 0, 0})
+	f.Add(legacyRecord(entries(1, 1, 1)[0]))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, l := range decodeRecords(data) {
-			if l == nil || len(l.Data)+len(l.Extensions) > len(data) {
-				t.Fatalf("entry %+v from %d bytes", l, len(data))
+		for _, decode := range []func([]byte) []*raft.Log{decodeRecords, decodeLegacy} {
+			for _, l := range decode(data) {
+				if l == nil || len(l.Data)+len(l.Extensions) > len(data) {
+					t.Fatalf("entry %+v from %d bytes", l, len(data))
+				}
 			}
 		}
 	})

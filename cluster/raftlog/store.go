@@ -1,30 +1,27 @@
-// Package raftlog is Raft's log and stable store: raft-boltdb, with the
-// leader's appends written behind.
+// Package raftlog is Raft's log and stable store: a write-ahead journal
+// in front of raft-boltdb.
 //
-// hashicorp/raft stores the leader's new entries before it sends them to
-// the followers, so with a synchronous store every write waits for two
-// fsyncs in a row (the leader's, then a follower's). etcd overlaps them:
-// its leader sends while it writes its WAL (Raft thesis 10.2.1). Store does
-// the same for hashicorp/raft. While this node leads, StoreLogs keeps the
-// entries in memory, where GetLog finds them at once, and a flusher commits
-// them to bbolt (fsynced) in the background, many batches per commit when
-// writes arrive together. A follower's StoreLogs commits before it returns,
-// as Raft requires of the acknowledgement it sends.
+// A bbolt commit costs two fsyncs and rewrites pages, and every node of a
+// cluster made one per append, so a write waited for that on a follower and
+// (hashicorp/raft storing the leader's entries before it sends them) on the
+// leader too. Here every append is written to a journal (see journal),
+// which costs one fdatasync of the new records, and entries reach bbolt
+// later in large batches (a flush every flushAfter or flushEntries), as
+// etcd keeps its WAL apart from its bbolt backend. Until then they stay in
+// memory, where GetLog finds them.
 //
-// The entries written behind are journaled to a plain file (written, not
-// fsynced) before StoreLogs returns, so a killed process loses none: the
-// kernel has them, and the next start stores them (see journal).
-//
-// The leader counts itself among the copies as soon as StoreLogs returns,
-// so an entry may be committed (and applied) before it is on the leader's
-// disk, as in etcd 3.4 and 3.5, whose leader also acknowledges its own
-// append before its WAL is synced. Acknowledgements here wait further:
-// callers wait with WaitDurable for the entry's index before they tell a
-// client its write succeeded, so an acknowledged write is on the disks of
-// the leader and of at least one follower (a majority of three). Only a
-// machine failure of the leader within a flush (about a millisecond) can
-// lose the journal's unsynced tail; such entries were never acknowledged,
-// and they are still on the follower that counted for the commit.
+// A follower's StoreLogs syncs the journal before it returns, as Raft
+// requires of the acknowledgement it sends. The leader's returns once the
+// records are written, and a syncer goroutine makes them durable beside
+// replication (etcd overlaps the leader's WAL write with sending the same
+// way; Raft thesis 10.2.1). The leader counts itself among the copies as
+// soon as StoreLogs returns, so an entry may be committed (and applied)
+// before it is on the leader's disk, as in etcd 3.4 and 3.5. Callers wait
+// with WaitDurable for the entry's index before they tell a client its
+// write succeeded, so an acknowledged write is on the disks of the leader
+// and of at least one follower (a majority of three). A killed process
+// loses nothing written: the kernel has the journal, and the next start
+// stores its entries in bbolt.
 package raftlog
 
 import (
@@ -33,36 +30,60 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
 
-// Backend is the durable store behind the buffer: raft-boltdb's BoltStore
-// (its StoreLogs commits and fsyncs).
+// Backend is the durable store behind the journal: raft-boltdb's
+// BoltStore (its StoreLogs commits and fsyncs).
 type Backend interface {
 	raft.LogStore
 	raft.StableStore
 	Close() error
 }
 
-// maxPending bounds the entries held in memory: past it the leader's
-// StoreLogs waits for the flusher (a slow disk slows writes rather than
-// filling memory).
-const maxPending = 8192
+const (
+	// maxPending bounds the entries held in memory: past it StoreLogs
+	// flushes before it appends (a slow disk slows writes rather than
+	// filling memory).
+	maxPending = 8192
+	// flushEntries and flushBytes start a flush at once; otherwise
+	// entries wait up to flushAfter for company. Each flush is one bbolt
+	// commit, off the path of every write.
+	flushEntries = 2048
+	flushBytes   = 4 << 20
+	flushAfter   = 100 * time.Millisecond
+)
 
 // ErrClosed is returned once the store is closed.
 var ErrClosed = errors.New("raft log store is closed")
+
+// Options configure a Store.
+type Options struct {
+	// Dir holds the journal. Without it every follower append is a
+	// backend commit and the leader's entries are only in memory until
+	// flushed (tests).
+	Dir    string
+	Logger *slog.Logger
+	// NoSync skips the journal's fdatasync (tests, and nodes told to run
+	// without sync).
+	NoSync bool
+}
 
 // Store is Raft's LogStore and StableStore.
 type Store struct {
 	backend Backend
 	log     *slog.Logger
 	leading func() bool
-	// journal holds pending entries in the page cache (nil: none).
+	// journal holds every entry not yet in the backend (nil: none).
 	journal *journal
 
+	// syncMu serialises journal syncs with each other and with tail
+	// truncations. Lock order: syncMu, writeMu, mu.
+	syncMu sync.Mutex
 	// writeMu serialises writes to the backend, so entries reach it in
-	// log order whoever writes them (the flusher or a follower's append).
+	// log order whoever writes them.
 	writeMu sync.Mutex
 
 	mu sync.Mutex
@@ -70,28 +91,30 @@ type Store struct {
 	// flushing the ones being committed now; both stay readable until the
 	// backend has them. Together they are contiguous and follow the
 	// backend's last entry.
-	pending  []*raft.Log
-	flushing []*raft.Log
+	pending      []*raft.Log
+	pendingBytes int
+	flushing     []*raft.Log
 	// durable is the highest index whose entry, and every one before it,
-	// is committed to disk.
+	// is on disk (in the backend, or in a synced journal).
 	durable uint64
 	// changed is closed and replaced whenever durable or err changes.
 	changed chan struct{}
-	// err is a failed flush: the entries it held are not on disk, and the
-	// store refuses further writes (the node must restart).
+	// err is a failed write: the entries it held may not be on disk, and
+	// the store refuses further writes (the node must restart).
 	err    error
 	closed bool
 
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	kick     chan struct{}
+	syncKick chan struct{}
+	stop     chan struct{}
+	done     sync.WaitGroup
 }
 
 // New wraps backend and starts its flusher; until SetLeading is called
-// every append is synchronous. With dir set, the leader's pending entries
-// are journaled there (see journal), and entries a killed process left in
-// the journal are stored first.
-func New(backend Backend, dir string, logger *slog.Logger) (*Store, error) {
+// every append is synchronous. Entries a stopped process left in the
+// journal are stored in the backend first.
+func New(backend Backend, o Options) (*Store, error) {
+	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -102,34 +125,54 @@ func New(backend Backend, dir string, logger *slog.Logger) (*Store, error) {
 	s := &Store{
 		backend: backend, log: logger, leading: func() bool { return false },
 		changed: make(chan struct{}),
-		kick:    make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		kick:    make(chan struct{}, 1), syncKick: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
-	if dir != "" {
-		if s.journal, err = openJournal(dir); err != nil {
+	if o.Dir != "" {
+		if s.journal, last, err = recoverJournal(backend, o.Dir, o.NoSync, last, logger); err != nil {
 			return nil, err
-		}
-		left, err := s.journal.recover(last)
-		if err == nil && len(left) > 0 {
-			if err = backend.StoreLogs(left); err == nil {
-				logger.Info("raft log: stored the entries a stopped leader had not written", "from", left[0].Index, "to", left[len(left)-1].Index)
-				last = left[len(left)-1].Index
-			}
-		}
-		if err == nil {
-			err = s.journal.emptyAll(true)
-		}
-		if err != nil {
-			s.journal.close()
-			return nil, fmt.Errorf("raft log: journal: %w", err)
 		}
 	}
 	s.durable = last
+	s.done.Add(2)
 	go s.flusher()
+	go s.syncer()
 	return s, nil
 }
 
+// recoverJournal opens the journal in dir, stores the entries it holds
+// past the backend's last (and those of an earlier version's journal),
+// and empties it. It returns the backend's new last index.
+func recoverJournal(backend Backend, dir string, noSync bool, last uint64, logger *slog.Logger) (*journal, uint64, error) {
+	j, err := openJournal(dir, noSync)
+	if err != nil {
+		return nil, 0, err
+	}
+	legacy, removeLegacy, err := readLegacy(dir)
+	var left []*raft.Log
+	if err == nil {
+		left, err = j.recover(last, legacy)
+	}
+	if err == nil && len(left) > 0 {
+		if err = backend.StoreLogs(left); err == nil {
+			logger.Info("raft log: stored the journal's entries", "from", left[0].Index, "to", left[len(left)-1].Index)
+			last = left[len(left)-1].Index
+		}
+	}
+	if err == nil {
+		err = j.resetAll(true)
+	}
+	if err == nil {
+		err = removeLegacy()
+	}
+	if err != nil {
+		j.close()
+		return nil, 0, fmt.Errorf("raft log: journal: %w", err)
+	}
+	return j, last, nil
+}
+
 // SetLeading tells the store how to learn whether this node leads: the
-// leader's appends are written behind, everyone else's at once. Set it
+// leader's appends are synced behind, everyone else's at once. Set it
 // once Raft exists, before it runs.
 func (s *Store) SetLeading(leading func() bool) {
 	s.mu.Lock()
@@ -140,8 +183,8 @@ func (s *Store) SetLeading(leading func() bool) {
 // StoreLog implements raft.LogStore.
 func (s *Store) StoreLog(l *raft.Log) error { return s.StoreLogs([]*raft.Log{l}) }
 
-// StoreLogs implements raft.LogStore: in memory for the flusher while this
-// node leads, on disk before it returns otherwise.
+// StoreLogs implements raft.LogStore: journaled, and synced before it
+// returns unless this node leads.
 func (s *Store) StoreLogs(logs []*raft.Log) error {
 	if len(logs) == 0 {
 		return nil
@@ -151,26 +194,58 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 		s.mu.Unlock()
 		return err
 	}
-	if s.leading() && len(s.pending) < maxPending {
-		if s.journal != nil {
-			if err := s.journal.append(logs); err != nil {
-				s.fail(err)
-				s.mu.Unlock()
-				return err
-			}
-		}
-		s.pending = append(s.pending, logs...)
+	if len(s.pending) >= maxPending {
 		s.mu.Unlock()
-		select {
-		case s.kick <- struct{}{}:
-		default:
+		if err := s.flush(); err != nil {
+			return err
 		}
-		return nil
+		s.mu.Lock()
+		if err := s.usable(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
+	leading := s.leading()
+	if s.journal == nil && !leading {
+		s.mu.Unlock()
+		return s.storeNow(logs)
+	}
+	if s.journal != nil {
+		if _, err := s.journal.append(logs); err != nil {
+			s.fail(err)
+			s.mu.Unlock()
+			return err
+		}
+	}
+	s.pending = append(s.pending, logs...)
+	for _, l := range logs {
+		s.pendingBytes += len(l.Data)
 	}
 	s.mu.Unlock()
+	notify(s.kick)
+	switch {
+	case s.journal == nil:
+		return nil
+	case leading:
+		notify(s.syncKick)
+		return nil
+	}
+	return s.syncJournal()
+}
+
+// notify wakes the goroutine waiting on ch, if it is not already awake.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// storeNow commits logs to the backend after everything pending (no
+// journal).
+func (s *Store) storeNow(logs []*raft.Log) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	// What was written behind goes first, then these, in log order.
 	if err := s.flushLocked(); err != nil {
 		return err
 	}
@@ -181,6 +256,44 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	s.setDurable(max(s.durable, logs[len(logs)-1].Index))
 	s.mu.Unlock()
 	return nil
+}
+
+// syncJournal makes every journaled entry durable.
+func (s *Store) syncJournal() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.mu.Lock()
+	if err := s.usable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	target := s.lastInMemory()
+	if target <= s.durable {
+		s.mu.Unlock()
+		return nil
+	}
+	files := s.journal.dirtyFiles()
+	s.mu.Unlock()
+	err := s.journal.syncFiles(files)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.fail(err)
+		return err
+	}
+	s.setDurable(max(s.durable, target))
+	return nil
+}
+
+// lastInMemory is the index of the last entry not yet in the backend, or
+// 0. s.mu held.
+func (s *Store) lastInMemory() uint64 {
+	for _, list := range [][]*raft.Log{s.pending, s.flushing} {
+		if len(list) > 0 {
+			return list[len(list)-1].Index
+		}
+	}
+	return 0
 }
 
 // usable reports why the store takes no writes, if it does not. s.mu held.
@@ -201,21 +314,58 @@ func (s *Store) setDurable(idx uint64) {
 	s.changed = make(chan struct{})
 }
 
-func (s *Store) flusher() {
-	defer close(s.done)
+// syncer makes the leader's appends durable, as many per fdatasync as
+// arrived while the last one ran.
+func (s *Store) syncer() {
+	defer s.done.Done()
 	for {
 		select {
-		case <-s.kick:
-			if err := s.flush(); err != nil {
-				s.log.Error("raft log: writing the leader's entries failed; this node must restart", "error", err)
+		case <-s.syncKick:
+			if err := s.syncJournal(); err != nil && !errors.Is(err, ErrClosed) {
+				s.log.Error("raft log: syncing the journal failed; this node must restart", "error", err)
 			}
 		case <-s.stop:
-			if err := s.flush(); err != nil {
-				s.log.Error("raft log: writing the leader's entries at close failed", "error", err)
-			}
 			return
 		}
 	}
+}
+
+// flusher moves entries to the backend: at once without a journal or
+// when many are pending, else flushAfter after the first of a batch.
+func (s *Store) flusher() {
+	defer s.done.Done()
+	timer := time.NewTimer(flushAfter)
+	timer.Stop()
+	armed := false
+	flush := func() {
+		if err := s.flush(); err != nil {
+			s.log.Error("raft log: writing entries to the backend failed; this node must restart", "error", err)
+		}
+	}
+	for {
+		select {
+		case <-s.kick:
+			if s.journal == nil || s.pendingFull() {
+				flush()
+			} else if !armed {
+				timer.Reset(flushAfter)
+				armed = true
+			}
+		case <-timer.C:
+			armed = false
+			flush()
+		case <-s.stop:
+			flush()
+			return
+		}
+	}
+}
+
+// pendingFull reports whether a flush should start now.
+func (s *Store) pendingFull() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) >= flushEntries || s.pendingBytes >= flushBytes
 }
 
 // flush commits every pending entry to the backend in one transaction.
@@ -234,7 +384,7 @@ func (s *Store) flushLocked() error {
 		return err
 	}
 	batch := s.pending
-	s.pending, s.flushing = nil, batch
+	s.pending, s.pendingBytes, s.flushing = nil, 0, batch
 	file := -1
 	if s.journal != nil && len(batch) > 0 {
 		file = s.journal.swap()
@@ -244,13 +394,13 @@ func (s *Store) flushLocked() error {
 		return nil
 	}
 	err := s.backend.StoreLogs(batch)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err == nil && file >= 0 {
 		// The batch is exactly what that file held; appends go to the
 		// other one meanwhile.
-		err = s.journal.empty(file, false)
+		err = s.journal.reset(file, false)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.flushing = nil
 	if err != nil {
 		s.fail(err)
@@ -344,12 +494,9 @@ func (s *Store) FirstIndex() (uint64, error) {
 // LastIndex implements raft.LogStore.
 func (s *Store) LastIndex() (uint64, error) {
 	s.mu.Lock()
-	for _, list := range [][]*raft.Log{s.pending, s.flushing} {
-		if len(list) > 0 {
-			last := list[len(list)-1].Index
-			s.mu.Unlock()
-			return last, nil
-		}
+	if last := s.lastInMemory(); last != 0 {
+		s.mu.Unlock()
+		return last, nil
 	}
 	s.mu.Unlock()
 	return s.backend.LastIndex()
@@ -358,6 +505,8 @@ func (s *Store) LastIndex() (uint64, error) {
 // DeleteRange implements raft.LogStore: what is pending is written first,
 // so the range is deleted where it lives.
 func (s *Store) DeleteRange(min, max uint64) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := s.flushLocked(); err != nil {
@@ -367,13 +516,16 @@ func (s *Store) DeleteRange(min, max uint64) error {
 	if err != nil {
 		return err
 	}
-	tail := min > first
-	if tail && s.journal != nil {
-		// A conflict with a new leader takes the tail (this node follows:
-		// nothing is pending). The journal forgets it first, durably, so
-		// a restart cannot bring the deleted entries back.
+	last, err := s.backend.LastIndex()
+	if err != nil {
+		return err
+	}
+	if max >= last && s.journal != nil {
+		// A conflict with a new leader takes the tail, and a snapshot may
+		// take everything. The journal forgets its records first,
+		// durably, so a restart cannot bring deleted entries back.
 		s.mu.Lock()
-		err := s.journal.emptyAll(true)
+		err := s.journal.resetAll(true)
 		s.mu.Unlock()
 		if err != nil {
 			return err
@@ -384,7 +536,7 @@ func (s *Store) DeleteRange(min, max uint64) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if tail && min <= s.durable {
+	if min > first && min <= s.durable {
 		// Entries written at those indexes from now on are new ones.
 		// (Compaction takes the head, which stays durable in the
 		// snapshot.)
@@ -417,13 +569,15 @@ func (s *Store) Close() error {
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
 	close(s.stop)
-	<-s.done
+	s.done.Wait()
 	s.mu.Lock()
 	err := s.err
 	s.mu.Unlock()
 	if s.journal != nil {
 		if err == nil {
-			err = s.journal.emptyAll(false)
+			// The backend has everything; the journal's records are
+			// all older than its last entry.
+			err = s.journal.resetAll(false)
 		}
 		err = errors.Join(err, s.journal.close())
 	}
