@@ -109,7 +109,12 @@ func (n *Node) openState(c *core) error {
 		}
 		return clean()
 	}
-	if c.index, err = index.Open(filepath.Join(dir, "index")); err != nil {
+	ixOpts := index.Options{PersistEvery: index.DefaultPersistEvery}
+	if n.cfg.NoSync {
+		// Nothing here is synced anyway, and tests close nodes often.
+		ixOpts.PersistEvery = 0
+	}
+	if c.index, err = index.OpenWith(filepath.Join(dir, "index"), ixOpts); err != nil {
 		return err
 	}
 	c.fsm = fsm.New(c.store, c.index, n.log.With("part", "fsm"))

@@ -43,7 +43,7 @@ type indexer struct {
 	// index does not reflect its target yet, though pending is empty.
 	committing bool
 	closed     bool
-	done   chan struct{}
+	done       chan struct{}
 }
 
 // defaultLinger is how long the first queued change waits for company.

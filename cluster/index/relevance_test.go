@@ -77,7 +77,7 @@ func dcg10(grades []int) float64 {
 func buildCorpusIndex(t testing.TB, seed uint64, n int) (*Index, map[string]corpus.Video) {
 	t.Helper()
 	videos := corpus.Generate(seed, n)
-	x, err := Open(filepath.Join(t.TempDir(), "index"))
+	x, err := OpenWith(filepath.Join(t.TempDir(), "index"), Options{}) // these close without waiting out a nap
 	if err != nil {
 		t.Fatal(err)
 	}

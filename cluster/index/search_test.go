@@ -54,7 +54,7 @@ type fixture struct {
 // openWith makes an index holding vs.
 func openWith(t *testing.T, vs ...*model.Video) *fixture {
 	t.Helper()
-	x, err := Open(filepath.Join(t.TempDir(), "index"))
+	x, err := OpenWith(filepath.Join(t.TempDir(), "index"), Options{}) // these close without waiting out a nap
 	if err != nil {
 		t.Fatal(err)
 	}
