@@ -189,7 +189,8 @@ func (n *Node) startRaft(c *core) error {
 	if c.raft, err = raft.NewRaft(rc, c.fsm, c.logs, c.logs, c.snaps, c.trans); err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
-	// From now on the leader's appends are written behind (raftlog).
+	// From now on the leader's appends are synced beside replication
+	// (raftlog).
 	r := c.raft
 	c.logs.SetLeading(func() bool { return r.State() == raft.Leader })
 	return nil
@@ -248,9 +249,9 @@ func (n *Node) readdressAlone(c *core, rc *raft.Config, self raft.Server) error 
 	return nil
 }
 
-// openLogStore opens Raft's log and stable store: raft-boltdb (each commit
-// fsynced) behind raftlog's write-behind buffer, which keeps the leader's
-// fsync off the critical path (see package raftlog). (raft-wal was tried
+// openLogStore opens Raft's log and stable store: raftlog's synced journal
+// in front of raft-boltdb, which receives entries in batches (see package
+// raftlog). (raft-wal was tried
 // for its single fsync per append, but v0.4.0, the newest the module proxy
 // serves, leaves a segment sealed without an index after a tail
 // truncation, and the node cannot start again: hashicorp/raft-wal#31,
