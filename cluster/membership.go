@@ -69,7 +69,7 @@ func (n *Node) inConfiguration() bool {
 // the configured Join list, the configuration's other servers are asked:
 // a restarted member needs no Join list to come back.
 func (n *Node) joinTargets() ([]string, bool) {
-	targets := slices.Clone(n.cfg.Cluster.Join)
+	targets := n.joinList()
 	f := n.c().raft.GetConfiguration()
 	if f.Error() != nil {
 		return targets, true
@@ -85,6 +85,13 @@ func (n *Node) joinTargets() ([]string, bool) {
 		}
 	}
 	return targets, needed
+}
+
+// joinList is a copy of the configured Join list.
+func (n *Node) joinList() []string {
+	n.joinMu.Lock()
+	defer n.joinMu.Unlock()
+	return slices.Clone(n.cfg.Cluster.Join)
 }
 
 // joinLoop asks peers to add this node until the node sees itself in the
@@ -480,7 +487,9 @@ func (n *Node) JoinCluster(ctx context.Context, addr string) error {
 	if err := os.MkdirAll(filepath.Join(n.cfg.DataDir, "raft"), 0o750); err != nil {
 		return err
 	}
+	n.joinMu.Lock()
 	n.cfg.Cluster.Join = []string{addr}
+	n.joinMu.Unlock()
 	nc, err := n.openCore()
 	if err != nil {
 		return fmt.Errorf("reopen to join: %w", err)

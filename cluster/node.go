@@ -138,6 +138,9 @@ type Node struct {
 	mux *transport.Mux
 	// resetMu serialises resets against each other and against Close.
 	resetMu sync.Mutex
+	// joinMu guards cfg.Cluster.Join: JoinCluster replaces it while the
+	// join loop reads it.
+	joinMu sync.Mutex
 	rpc     *http.Client
 	rpcSrv  *http.Server
 	rpcMux  *http.ServeMux

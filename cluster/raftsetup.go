@@ -176,7 +176,7 @@ func (n *Node) startRaft(c *core) error {
 	}
 	self := raft.Server{Suffrage: raft.Voter, ID: rc.LocalID, Address: n.addr}
 	switch {
-	case !has && (n.cfg.Cluster == nil || len(n.cfg.Cluster.Join) == 0):
+	case !has && (n.cfg.Cluster == nil || len(n.joinList()) == 0):
 		boot := raft.Configuration{Servers: []raft.Server{self}}
 		if err := raft.BootstrapCluster(rc, c.logs, c.logs, c.snaps, c.trans, boot); err != nil {
 			return fmt.Errorf("bootstrap: %w", err)

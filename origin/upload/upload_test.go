@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,7 +26,9 @@ type env struct {
 	h    *Handler
 	node *cluster.Node
 	dir  string
-	now  time.Time
+	// now is the handler's clock; its sweep loop reads it from another
+	// goroutine.
+	now atomic.Pointer[time.Time]
 }
 
 func newEnv(t *testing.T, maxSize int64) *env {
@@ -49,9 +52,11 @@ func newEnv(t *testing.T, maxSize int64) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	e := &env{t: t, node: n, dir: filepath.Join(dir, "uploads"), now: time.Now()}
+	e := &env{t: t, node: n, dir: filepath.Join(dir, "uploads")}
+	start := time.Now()
+	e.now.Store(&start)
 	e.h, err = New(Config{Dir: e.dir, MaxSize: maxSize, Raw: raw, Cluster: n, SweepEvery: time.Hour,
-		Now: func() time.Time { return e.now }})
+		Now: func() time.Time { return *e.now.Load() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +215,8 @@ func TestSweepRemovesExpiredUploads(t *testing.T) {
 	if n := e.h.Sweep(); n != 0 {
 		t.Fatalf("swept %d fresh uploads", n)
 	}
-	e.now = e.now.Add(25 * time.Hour)
+	later := e.now.Load().Add(25 * time.Hour)
+	e.now.Store(&later)
 	if n := e.h.Sweep(); n != 1 {
 		t.Fatalf("swept %d, want the expired upload", n)
 	}
