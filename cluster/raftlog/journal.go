@@ -225,13 +225,21 @@ func (j *journal) recover(last uint64, legacy [][]byte) ([]*raft.Log, error) {
 	start := last + 1
 	if last == 0 {
 		// An empty backend: the log may start anywhere (after a
-		// snapshot). Any record here is current: the journal is reset
-		// durably whenever the backend's log is deleted to its end.
-		start = 0
+		// snapshot). The entries written since are the run that ends at
+		// the highest index; records before a gap are older ones the
+		// backend had and deleted. Those of a deleted tail never remain
+		// (it is reset durably first), and committed ones that ran on
+		// into the new run are harmless: the same entries again.
+		var top uint64
 		for i := range byIndex {
-			if start == 0 || i < start {
-				start = i
-			}
+			top = max(top, i)
+		}
+		start = top
+		for start > 1 && byIndex[start-1] != nil {
+			start--
+		}
+		if top == 0 {
+			start = 1
 		}
 	}
 	var out []*raft.Log

@@ -2,8 +2,10 @@ package raftlog
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,4 +215,74 @@ func FuzzDecodeRecords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A compaction that empties the backend while the leader appends (Raft
+// compacts from its snapshot goroutine) keeps the entries appended beside
+// it, which are in the journal only.
+func TestCompactionBesideAppendsKeepsThem(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "raft.db")
+	bolt := openBolt(t, path)
+	if err := bolt.StoreLogs(entries(1, 10, 1)); err != nil {
+		t.Fatal(err)
+	}
+	gate := &gatedBackend{Backend: bolt, gate: make(chan struct{})}
+	hook := &appendDuringDelete{Backend: gate}
+	s, err := New(hook, Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetLeading(func() bool { return true })
+	hook.during = func() {
+		if err := s.StoreLogs(entries(11, 12, 1)); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := s.DeleteRange(1, 10); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.WaitDurable(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, bolt, gate)
+	checkLog(t, reopen(t, path), 11, 12, term1)
+}
+
+// appendDuringDelete calls during once, from DeleteRange's look at the
+// backend's last index: after its flush, before it deletes.
+type appendDuringDelete struct {
+	Backend
+	during func()
+	once   sync.Once
+}
+
+func (a *appendDuringDelete) LastIndex() (uint64, error) {
+	if a.during != nil {
+		a.once.Do(a.during)
+	}
+	return a.Backend.LastIndex()
+}
+
+// A backend emptied by a snapshot, then a power loss that undoes a reset:
+// older records before a gap are not taken for the new run.
+func TestEmptyBackendTakesTheNewestRun(t *testing.T) {
+	j, err := openJournal(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	if _, err := j.append(entries(1, 5, 1)); err != nil {
+		t.Fatal(err)
+	}
+	j.swap()
+	if _, err := j.append(entries(101, 103, 2)); err != nil {
+		t.Fatal(err)
+	}
+	left, err := j.recover(0, nil)
+	if err != nil || len(left) != 3 || left[0].Index != 101 {
+		t.Fatalf("recover(0) = %d entries from %v, %v; want 101-103", len(left), left, err)
+	}
 }

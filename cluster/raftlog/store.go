@@ -520,12 +520,19 @@ func (s *Store) DeleteRange(min, max uint64) error {
 	if err != nil {
 		return err
 	}
-	if max >= last && s.journal != nil {
-		// A conflict with a new leader takes the tail, and a snapshot may
-		// take everything. The journal forgets its records first,
-		// durably, so a restart cannot bring deleted entries back.
+	if s.journal != nil && max >= last {
+		// A conflict with a new leader takes the tail, and a snapshot
+		// may take everything: the journal forgets its records first,
+		// durably, so a restart cannot bring deleted entries back. But a
+		// compaction runs beside appends (Raft's snapshot goroutine):
+		// entries appended since the flush above are in the journal
+		// only, and are kept; such a deletion only takes committed
+		// entries, which may come back harmlessly (see recover).
 		s.mu.Lock()
-		err := s.journal.resetAll(true)
+		var err error
+		if len(s.pending) == 0 {
+			err = s.journal.resetAll(true)
+		}
 		s.mu.Unlock()
 		if err != nil {
 			return err
