@@ -47,8 +47,12 @@ $(VERSITYGW):
 	GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
 # Every test: unit, end-to-end with real ffmpeg, and the browser tests.
+# The unit packages run once more under the race detector (about four
+# minutes on two cores); the end-to-end suite, whose processes are real
+# binaries, runs once.
 test: deps-test $(VERSITYGW)
 	cd web && node --test test/
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /node/e2e -e /deploy/)
 	$(GO) test -count=1 -timeout 30m ./...
 
 test-short:

@@ -13,7 +13,7 @@ for what in "$@"; do
 	case "$what" in
 	run) need ffmpeg ffmpeg; need ffprobe ffmpeg ;;
 	web) need node nodejs; need npm npm ;;
-	test) need ffmpeg ffmpeg; need ffprobe ffmpeg; need chromium chromium ;;
+	test) need ffmpeg ffmpeg; need ffprobe ffmpeg; need chromium chromium; need gcc gcc ;; # gcc: go test -race needs cgo
 	*) echo "install-deps: unknown set $what" >&2; exit 2 ;;
 	esac
 done
