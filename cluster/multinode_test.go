@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +26,32 @@ type testCluster struct {
 	base  string
 	nodes map[string]*Node
 	dirs  map[string]string
+	// logs keeps the nodes' logs (Raft's included), printed if the test
+	// fails: a rare failure is explained by them or not at all.
+	logs *tailLog
+}
+
+// tailLog keeps the last max bytes written to it.
+type tailLog struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (l *tailLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	if over := len(l.buf) - l.max; over > 0 {
+		l.buf = append(l.buf[:0], l.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (l *tailLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.buf)
 }
 
 func newTestCluster(t *testing.T) *testCluster {
@@ -31,10 +59,14 @@ func newTestCluster(t *testing.T) *testCluster {
 	// registered, so it is removed after they are closed (cleanups run last
 	// first); removed under them, the search index cannot write its last
 	// batch and Close waits out its bound.
-	tc := &testCluster{t: t, base: t.TempDir(), nodes: map[string]*Node{}, dirs: map[string]string{}}
+	tc := &testCluster{t: t, base: t.TempDir(), nodes: map[string]*Node{}, dirs: map[string]string{},
+		logs: &tailLog{max: 256 << 10}}
 	t.Cleanup(func() {
 		for _, n := range tc.nodes {
 			n.Close()
+		}
+		if t.Failed() {
+			t.Logf("the nodes' last logs:\n%s", tc.logs)
 		}
 	})
 	return tc
@@ -63,6 +95,7 @@ func (tc *testCluster) start(id string, voter bool, tune func(*NodeConfig)) *Nod
 	}
 	slices.Sort(join)
 	cfg.Cluster = &ClusterConfig{Listen: "127.0.0.1:0", Key: testKey, Join: join, Voter: voter, HTTPURL: "http://" + id + ".test"}
+	cfg.Logger = slog.New(slog.NewTextHandler(tc.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", id)
 	if tune != nil {
 		tune(&cfg)
 	}
@@ -111,21 +144,27 @@ func (tc *testCluster) waitMembers(ids ...string) {
 	tc.t.Helper()
 	slices.Sort(ids)
 	eventually(tc.t, 20*time.Second, fmt.Sprintf("configuration %v", ids), func() error {
-		l := tc.leader()
-		if l == nil {
+		if tc.leader() == nil {
 			return errors.New("no leader")
 		}
-		f := l.c().raft.GetConfiguration()
-		if err := f.Error(); err != nil {
-			return err
-		}
-		var got []string
-		for _, s := range f.Configuration().Servers {
-			got = append(got, string(s.ID))
-		}
-		slices.Sort(got)
-		if !slices.Equal(got, ids) {
-			return fmt.Errorf("configuration %v", got)
+		// Every node, not only the leader: hashicorp/raft refuses votes
+		// from a server missing from the voter's own configuration, so a
+		// follower that has not yet received the entry adding the last
+		// member, left alone with that member once the leader goes,
+		// elects nobody until the leader returns (seen under load).
+		for id, n := range tc.nodes {
+			f := n.c().raft.GetConfiguration()
+			if err := f.Error(); err != nil {
+				return err
+			}
+			var got []string
+			for _, s := range f.Configuration().Servers {
+				got = append(got, string(s.ID))
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, ids) {
+				return fmt.Errorf("configuration on %s: %v", id, got)
+			}
 		}
 		return nil
 	})
