@@ -141,9 +141,9 @@ type Node struct {
 	// joinMu guards cfg.Cluster.Join: JoinCluster replaces it while the
 	// join loop reads it.
 	joinMu sync.Mutex
-	rpc     *http.Client
-	rpcSrv  *http.Server
-	rpcMux  *http.ServeMux
+	rpc    *http.Client
+	rpcSrv *http.Server
+	rpcMux *http.ServeMux
 	// rpcRoutes hold the roles' RPC handlers, replaceable across reloads.
 	rpcRoutesMu sync.Mutex
 	rpcRoutes   map[string]*atomic.Pointer[http.Handler]
