@@ -69,6 +69,23 @@ func (n *Node) Apply(ctx context.Context, c command.Command) (any, error) {
 	}
 }
 
+// waitFuture waits for f, or for ctx. With BatchApplyCh, Raft's apply
+// queue is buffered, and an entry (or barrier) still queued when Raft
+// shuts down is never answered: its future carries no shutdown channel,
+// so f.Error() would wait for ever (seen: a node's Close hung on its
+// register loop's apply after JoinCluster shut the old core down). The
+// outcome of an entry given up on is unknown.
+func waitFuture(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: no answer from raft (%v)", ErrOutcomeUnknown, ctx.Err())
+	}
+}
+
 // applyLocal applies on this node, which believes it leads.
 func (n *Node) applyLocal(ctx context.Context, data []byte) (v any, err error, retry bool) {
 	dl, _ := ctx.Deadline()
@@ -77,7 +94,7 @@ func (n *Node) applyLocal(ctx context.Context, data []byte) (v any, err error, r
 		return nil, context.DeadlineExceeded, false
 	}
 	f := n.c().raft.Apply(data, timeout)
-	if err := f.Error(); err != nil {
+	if err := waitFuture(ctx, f); err != nil {
 		// ErrNotLeader comes before the entry is taken: safe to retry.
 		// ErrLeadershipLost may come after it was replicated: the outcome
 		// is unknown and must be reported, not retried.
@@ -317,7 +334,7 @@ func (n *Node) barrier(ctx context.Context) (uint64, error) {
 	if err := c.raft.VerifyLeader().Error(); err != nil {
 		return 0, err
 	}
-	if err := c.raft.Barrier(time.Until(dl)).Error(); err != nil {
+	if err := waitFuture(ctx, c.raft.Barrier(time.Until(dl))); err != nil {
 		return 0, err
 	}
 	// A read sees only what is on a majority's disks: what the leader

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stratavideo/strata/cluster/store"
 )
@@ -20,5 +21,20 @@ func TestApplyErrorsCrossTheWire(t *testing.T) {
 	}
 	if err := decodeError(encodeError(errors.New("disk on fire"))); errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("an internal error came back as %v", err)
+	}
+}
+
+// neverFuture is a Raft future that is never answered, as an entry still
+// in Raft's buffered apply queue when Raft shuts down.
+type neverFuture struct{}
+
+func (neverFuture) Error() error { select {} }
+
+// A future Raft never answers does not hold its caller past the context.
+func TestWaitFutureGivesUpWithTheContext(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := waitFuture(ctx, neverFuture{}); !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("waitFuture on an unanswered future = %v, want ErrOutcomeUnknown", err)
 	}
 }

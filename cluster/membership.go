@@ -257,10 +257,20 @@ func (n *Node) member() model.Member {
 func (n *Node) registerLoop() {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
+	// Close waits for this loop: a write in flight gives up when it starts.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	for {
-		if err := n.Register(context.Background()); err != nil {
+		if err := n.Register(ctx); err != nil {
 			n.log.Debug("register in the member registry", "error", err)
-		} else if err := n.registerEdge(context.Background()); err != nil {
+		} else if err := n.registerEdge(ctx); err != nil {
 			n.log.Debug("register in the edge registry", "error", err)
 		}
 		select {
