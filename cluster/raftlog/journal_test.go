@@ -17,15 +17,7 @@ import (
 func TestKilledLeaderLosesNothing(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "raft.db")
-	bolt := openBolt(t, path)
-	if err := bolt.StoreLogs(entries(1, 5, 1)); err != nil {
-		t.Fatal(err)
-	}
-	gate := &gatedBackend{Backend: bolt, gate: make(chan struct{})}
-	s, err := New(gate, Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, bolt, gate := heldStore(t, path, 5)
 	s.SetLeading(func() bool { return true })
 	for i := uint64(6); i <= 40; i += 5 {
 		if err := s.StoreLogs(entries(i, i+4, 2)); err != nil {
@@ -78,15 +70,7 @@ func TestTruncatedTailStaysGone(t *testing.T) {
 func TestEntriesAfterASnapshotSurviveAKill(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "raft.db")
-	bolt := openBolt(t, path)
-	if err := bolt.StoreLogs(entries(1, 10, 1)); err != nil {
-		t.Fatal(err)
-	}
-	gate := &gatedBackend{Backend: bolt, gate: make(chan struct{})}
-	s, err := New(gate, Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, bolt, gate := heldStore(t, path, 10)
 	if err := s.DeleteRange(1, 10); err != nil { // a snapshot at 100 installed
 		t.Fatal(err)
 	}

@@ -79,12 +79,7 @@ func reopen(t *testing.T, path string) *Store {
 // before the backend has it.
 func TestFollowerAppendIsDurableAtOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raft.db")
-	bolt := openBolt(t, path)
-	gate := &gatedBackend{Backend: bolt, gate: make(chan struct{})}
-	s, err := New(gate, Options{Dir: filepath.Dir(path)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, bolt, gate := heldStore(t, path, 0)
 	if err := s.StoreLogs(entries(1, 10, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +89,25 @@ func TestFollowerAppendIsDurableAtOnce(t *testing.T) {
 	checkLog(t, s, 1, 10, term1)
 	crash(t, bolt, gate)
 	checkLog(t, reopen(t, path), 1, 10, term1)
+}
+
+// heldStore opens a store over the bolt file at path (its journal beside
+// it) holding entries 1 to seed of term 1, whose flushes wait until the
+// gate is closed; crash ends it.
+func heldStore(t *testing.T, path string, seed uint64) (*Store, Backend, *gatedBackend) {
+	t.Helper()
+	bolt := openBolt(t, path)
+	if seed > 0 {
+		if err := bolt.StoreLogs(entries(1, seed, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gate := &gatedBackend{Backend: bolt, gate: make(chan struct{})}
+	s, err := New(gate, Options{Dir: filepath.Dir(path)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, bolt, gate
 }
 
 // crash leaves a store as a killed process would: its backend closed
@@ -164,12 +178,7 @@ func TestCloseFlushesPending(t *testing.T) {
 // journaled as leader become durable with the follower's append, in order.
 func TestLeaderToFollowerKeepsOrder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raft.db")
-	bolt := openBolt(t, path)
-	gate := &gatedBackend{Backend: bolt, gate: make(chan struct{})}
-	s, err := New(gate, Options{Dir: filepath.Dir(path)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, bolt, gate := heldStore(t, path, 0)
 	var leading atomic.Bool
 	leading.Store(true)
 	s.SetLeading(leading.Load)
