@@ -217,12 +217,18 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 			return err
 		}
 	}
+	first := len(s.pending) == 0
 	s.pending = append(s.pending, logs...)
 	for _, l := range logs {
 		s.pendingBytes += len(l.Data)
 	}
+	full := s.pendingFullLocked()
 	s.mu.Unlock()
-	notify(s.kick)
+	// The flusher needs waking only to arm its timer (the first entry
+	// since a flush) or to flush at once: not once per append.
+	if s.journal == nil || first || full {
+		notify(s.kick)
+	}
 	switch {
 	case s.journal == nil:
 		return nil
@@ -365,6 +371,11 @@ func (s *Store) flusher() {
 func (s *Store) pendingFull() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.pendingFullLocked()
+}
+
+// pendingFullLocked is pendingFull with s.mu held.
+func (s *Store) pendingFullLocked() bool {
 	return len(s.pending) >= flushEntries || s.pendingBytes >= flushBytes
 }
 
