@@ -121,6 +121,8 @@ func (c *etcdCluster) writer(i int) (func(context.Context, int) error, error) {
 	}, nil
 }
 
+func (c *etcdCluster) cpu() time.Duration { return cpuOf(c.procs) }
+
 func (c *etcdCluster) stop() {
 	for _, cl := range c.clients {
 		cl.Close()

@@ -14,6 +14,8 @@ type target interface {
 	// writer returns a function that writes one 512-byte record to key
 	// i, for one writer goroutine.
 	writer(i int) (func(ctx context.Context, seq int) error, error)
+	// cpu is the CPU time the cluster's processes have used so far.
+	cpu() time.Duration
 	stop()
 }
 
@@ -21,6 +23,9 @@ type result struct {
 	n, errors int
 	rate      float64
 	p50, p99  time.Duration
+	// cpuPerWrite is the cluster's CPU time (all members, user and
+	// system) over the writes acknowledged.
+	cpuPerWrite time.Duration
 }
 
 // load runs w writers for d, each waiting for every answer, and measures.
@@ -44,6 +49,7 @@ func load(ctx context.Context, t target, w int, d time.Duration) (result, error)
 	var lat []time.Duration
 	errors := 0
 	deadline := time.Now().Add(d)
+	cpu0 := t.cpu()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range w {
@@ -71,11 +77,13 @@ func load(ctx context.Context, t target, w int, d time.Duration) (result, error)
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := t.cpu() - cpu0
 	slices.Sort(lat)
 	r := result{n: len(lat), errors: errors, rate: float64(len(lat)) / elapsed.Seconds()}
 	if len(lat) > 0 {
 		r.p50 = lat[len(lat)/2]
 		r.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
+		r.cpuPerWrite = cpu / time.Duration(len(lat))
 	}
 	return r, nil
 }

@@ -11,6 +11,7 @@
 //
 //	go run ./deploy/bench/cluster [-rounds 3] [-seconds 10] [-writers 1,16]
 //	go run ./deploy/bench/cluster -strata NEW -against OLD   # A/B of two builds, no etcd
+//	go run ./deploy/bench/cluster -profile DIR   # CPU profiles of every Strata node, per measurement
 package main
 
 import (
@@ -31,6 +32,7 @@ func main() {
 	seconds := flag.Int("seconds", 10, "seconds of load per measurement")
 	writersFlag := flag.String("writers", "1,16", "writer counts to measure")
 	strataBin := flag.String("strata", "", "the strata binary (default: build ./node)")
+	profile := flag.String("profile", "", "write CPU profiles of every Strata node during each measurement into this folder")
 	against := flag.String("against", "", "another strata binary to run in etcd's place (A/B of a change; ratios are -strata over it)")
 	flag.Parse()
 	var writers []int
@@ -40,6 +42,11 @@ func main() {
 			fail(fmt.Errorf("-writers: %q", w))
 		}
 		writers = append(writers, n)
+	}
+	if *profile != "" {
+		if err := os.MkdirAll(*profile, 0o755); err != nil {
+			fail(err)
+		}
 	}
 	work, err := os.MkdirTemp("", "strata-bench-cluster-")
 	if err != nil {
@@ -83,13 +90,23 @@ func main() {
 				fail(fmt.Errorf("round %d: start %s: %w", r+1, sys, err))
 			}
 			for _, w := range writers {
+				var profiled chan error
+				if sc, ok := c.(*strataCluster); ok && *profile != "" && sys == "strata" {
+					profiled = make(chan error, 1)
+					go func() { profiled <- sc.profile(dur-time.Second, *profile, fmt.Sprintf("r%d-w%d", r+1, w)) }()
+				}
 				res, err := load(context.Background(), c, w, dur)
+				if profiled != nil {
+					if perr := <-profiled; perr != nil {
+						fmt.Println("  profile:", perr)
+					}
+				}
 				if err != nil {
 					c.stop()
 					fail(fmt.Errorf("round %d: %s with %d writers: %w", r+1, sys, w, err))
 				}
-				fmt.Printf("round %d  %-6s  %2d writers  %7.0f writes/s  p50 %6.2f ms  p99 %6.2f ms  (%d writes, %d errors)\n",
-					r+1, sys, w, res.rate, ms(res.p50), ms(res.p99), res.n, res.errors)
+				fmt.Printf("round %d  %-6s  %2d writers  %7.0f writes/s  p50 %6.2f ms  p99 %6.2f ms  cpu %4.0f µs/write  (%d writes, %d errors)\n",
+					r+1, sys, w, res.rate, ms(res.p50), ms(res.p99), us(res.cpuPerWrite), res.n, res.errors)
 				results[sys][w] = append(results[sys][w], res)
 			}
 			c.stop()
@@ -97,14 +114,16 @@ func main() {
 	}
 	fmt.Println()
 	fmt.Println("medians over", *rounds, "rounds:")
-	fmt.Printf("%-8s %14s %12s %14s %12s %12s %12s\n", "writers", "strata w/s", "strata p99", peer+" w/s", peer+" p99", "w/s ratio", "p99 ratio")
+	fmt.Printf("%-8s %14s %12s %14s %12s %12s %12s %16s\n", "writers", "strata w/s", "strata p99", peer+" w/s", peer+" p99", "w/s ratio", "p99 ratio", "cpu/write s:"+peer)
 	for _, w := range writers {
 		s, e := median(results["strata"][w]), median(results[peer][w])
-		fmt.Printf("%-8d %14.0f %10.2fms %14.0f %10.2fms %12.2f %12.2f\n", w, s.rate, ms(s.p99), e.rate, ms(e.p99), s.rate/e.rate, ms(s.p99)/ms(e.p99))
+		fmt.Printf("%-8d %14.0f %10.2fms %14.0f %10.2fms %12.2f %12.2f %9.0f:%.0f µs\n", w, s.rate, ms(s.p99), e.rate, ms(e.p99), s.rate/e.rate, ms(s.p99)/ms(e.p99), us(s.cpuPerWrite), us(e.cpuPerWrite))
 	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // median takes the median of each figure separately.
 func median(rs []result) result {
@@ -117,9 +136,10 @@ func median(rs []result) result {
 		return xs[len(xs)/2]
 	}
 	return result{
-		rate: pick(func(r result) float64 { return r.rate }),
-		p99:  time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
-		p50:  time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
+		rate:        pick(func(r result) float64 { return r.rate }),
+		p99:         time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		p50:         time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
+		cpuPerWrite: time.Duration(pick(func(r result) float64 { return float64(r.cpuPerWrite) })),
 	}
 }
 

@@ -49,6 +49,34 @@ func (p *proc) kill() {
 	_, _ = p.cmd.Process.Wait()
 }
 
+// cpu is the CPU time the process has used so far (user and system), read
+// from /proc; zero where that cannot be read.
+func (p *proc) cpu() time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which ends with the last ')'.
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	// The kernel counts in USER_HZ ticks, 100 a second on Linux.
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// cpuOf sums the CPU time of procs.
+func cpuOf(procs []*proc) time.Duration {
+	var t time.Duration
+	for _, p := range procs {
+		t += p.cpu()
+	}
+	return t
+}
+
 // poll calls f until it returns nil or the deadline passes.
 func poll(timeout time.Duration, what string, f func() error) error {
 	deadline := time.Now().Add(timeout)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,6 +20,8 @@ type strataCluster struct {
 	client *http.Client
 	// token is an admin API token: writes need an account.
 	token string
+	// admins are the nodes' admin sockets, which serve /debug/pprof.
+	admins []*http.Client
 }
 
 const strataNode = `{
@@ -81,6 +84,7 @@ func startStrata(bin, dir string, videos int) (*strataCluster, error) {
 			return nil, err
 		}
 		c.procs = append(c.procs, p)
+		c.admins = append(c.admins, unixClient(filepath.Join(data, "admin.sock")))
 		base := fmt.Sprintf("http://127.0.0.1:%d", hport)
 		urls[name] = base
 		if err := poll(60*time.Second, name+" ready", func() error {
@@ -199,6 +203,41 @@ func (c *strataCluster) writer(i int) (func(context.Context, int) error, error) 
 		return nil
 	}, nil
 }
+
+// profile writes a CPU profile of every node over d into dir, named
+// prefix-sN.pprof, through Caddy's admin endpoint.
+func (c *strataCluster) profile(d time.Duration, dir, prefix string) error {
+	errs := make(chan error, len(c.admins))
+	for i, admin := range c.admins {
+		go func() {
+			url := fmt.Sprintf("http://localhost/debug/pprof/profile?seconds=%d", int(d.Seconds()))
+			resp, err := admin.Get(url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				errs <- fmt.Errorf("profile s%d: %s", i+1, resp.Status)
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-s%d.pprof", prefix, i+1)), body, 0o644)
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range c.admins {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (c *strataCluster) cpu() time.Duration { return cpuOf(c.procs) }
 
 func (c *strataCluster) stop() {
 	for _, p := range c.procs {
