@@ -9,10 +9,11 @@
 package command
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	json "github.com/go-json-experiment/json/v1"
 )
 
 // Type identifies a command in the log. Values are part of the on-disk format:

@@ -2,9 +2,10 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"go.etcd.io/bbolt"
 

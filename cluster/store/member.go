@@ -1,9 +1,10 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"go.etcd.io/bbolt"
 

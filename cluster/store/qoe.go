@@ -2,11 +2,12 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"time"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"go.etcd.io/bbolt"
 

@@ -9,7 +9,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"go.etcd.io/bbolt"
 )

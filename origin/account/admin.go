@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/command"

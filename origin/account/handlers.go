@@ -2,12 +2,13 @@ package account
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/command"

@@ -4,7 +4,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/reqid"

@@ -1,9 +1,10 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/store"
