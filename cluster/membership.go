@@ -191,17 +191,87 @@ func (n *Node) AddPeer(ctx context.Context, id, addr string, voter bool) error {
 			}
 		}
 	}
-	var err error
+	var add raft.IndexFuture
 	if voter {
-		err = n.c().raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 0).Error()
+		add = n.c().raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 0)
 	} else {
-		err = n.c().raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 0).Error()
+		add = n.c().raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 0)
 	}
-	if err != nil {
+	if err := add.Error(); err != nil {
 		return fmt.Errorf("add %s: %w", id, err)
 	}
 	n.log.Info("node added to the cluster", "id", id, "addr", addr, "voter", voter)
+	n.waitConfigured(ctx, ConfigServer{ID: id, Addr: addr, Voter: voter})
 	return nil
+}
+
+// configWait bounds how long a join waits for the voters to hold the new
+// configuration before it answers anyway.
+const configWait = 5 * time.Second
+
+// waitConfigured waits until every voter that answers holds a
+// configuration with srv in it, or configWait passes. A configuration is
+// committed once a majority holds it, and hashicorp/raft refuses a vote to
+// a server missing from the voter's own configuration (hashicorp/raft#526).
+// So if the leader died right after adding c while b still lacked the
+// entry, b refused c and c refused b (its log was ahead), and the cluster
+// stayed leaderless until the old leader came back: seen in
+// TestLeaderLossAndRestart under CPU load. Answering the join only once
+// every voter has the entry closes that window for an operator who stops
+// the leader after a join.
+func (n *Node) waitConfigured(ctx context.Context, srv ConfigServer) {
+	if n.rpc == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, configWait)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		behind := n.votersBehind(ctx, srv)
+		if len(behind) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			n.log.Warn("answering a join before every voter holds the new configuration", "id", srv.ID, "behind", behind)
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// votersBehind names the voters other than this node that answer and hold
+// a configuration without srv. A voter that does not answer is not waited
+// for: it learns the configuration when it returns.
+func (n *Node) votersBehind(ctx context.Context, srv ConfigServer) []string {
+	f := n.c().raft.GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	var (
+		mu     sync.Mutex
+		behind []string
+		wg     sync.WaitGroup
+	)
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage != raft.Voter || s.ID == raft.ServerID(n.id) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := n.peerStatus(ctx, string(s.Address), StatusOptions{})
+			if err != nil || slices.Contains(st.Configuration, srv) {
+				return
+			}
+			mu.Lock()
+			behind = append(behind, string(s.ID))
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return behind
 }
 
 // RemovePeer removes a node from the Raft configuration and the member
@@ -325,9 +395,12 @@ type Status struct {
 	AppliedIndex uint64   `json:"applied_index"`
 	CommitIndex  uint64   `json:"commit_index"`
 	LastIndex    uint64   `json:"last_log_index"`
-	Healthy      bool     `json:"healthy"`
-	Problem      string   `json:"problem,omitempty"`
-	Disk         *Disk    `json:"disk,omitempty"`
+	// Configuration is the newest cluster configuration this node holds,
+	// committed or not.
+	Configuration []ConfigServer `json:"configuration,omitempty"`
+	Healthy       bool           `json:"healthy"`
+	Problem       string         `json:"problem,omitempty"`
+	Disk          *Disk          `json:"disk,omitempty"`
 	// StateHash digests the replicated state, when asked for (it reads
 	// the whole store).
 	StateHash string `json:"state_hash,omitempty"`
@@ -341,6 +414,13 @@ type Status struct {
 	EdgeLoad *EdgeLoad `json:"edge_load,omitempty"`
 }
 
+// ConfigServer is one server of a Raft configuration.
+type ConfigServer struct {
+	ID    string `json:"id"`
+	Addr  string `json:"addr"`
+	Voter bool   `json:"voter"`
+}
+
 // LocalStatus describes this node.
 func (n *Node) LocalStatus() Status {
 	leaderID, _ := n.Leader()
@@ -352,6 +432,11 @@ func (n *Node) LocalStatus() Status {
 		Healthy: true, CommandLevel: command.Level, EdgeLoad: n.edgeLoad(),
 	}
 	fmt.Sscan(stats["term"], &st.Term)
+	if f := n.c().raft.GetConfiguration(); f.Error() == nil {
+		for _, s := range f.Configuration().Servers {
+			st.Configuration = append(st.Configuration, ConfigServer{ID: string(s.ID), Addr: string(s.Address), Voter: s.Suffrage == raft.Voter})
+		}
+	}
 	if err := n.Ready(); err != nil {
 		st.Healthy, st.Problem = false, err.Error()
 	}
@@ -505,19 +590,21 @@ func (n *Node) JoinCluster(ctx context.Context, addr string) error {
 		return fmt.Errorf("reopen to join: %w", err)
 	}
 	n.core.Store(nc)
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
-		n.joinLoop()
-	}()
-	for !n.inConfiguration() {
+	// Ask until the leader answers, which it does once every voter that
+	// answers holds the configuration with this node (waitConfigured),
+	// and until this node sees itself in it.
+	for {
+		err := n.askToJoin(ctx, addr)
+		if err == nil && n.inConfiguration() {
+			n.log.Info("joined the cluster", "via", addr)
+			return nil
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("asked %s to join; not in its configuration yet: %w", addr, ctx.Err())
+			return fmt.Errorf("asked %s to join; not in its configuration yet: %w (%v)", addr, ctx.Err(), err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return nil
 }
 
 // PeerAddr is the cluster address of a server in the Raft configuration,

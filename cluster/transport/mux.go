@@ -33,10 +33,14 @@ type Mux struct {
 	log       *slog.Logger
 	dialer    net.Dialer
 
-	mu       sync.Mutex
-	closed   bool
-	conns    map[net.Conn]struct{}
+	mu     sync.Mutex
+	closed bool
+	// conns are the open connections, with their stream kind once known
+	// (0 before).
+	conns    map[net.Conn]byte
 	isolated bool
+	// blocked are stream kinds refused in both directions (Block).
+	blocked map[byte]bool
 	// streams are the hand-off channels of each stream kind; listeners
 	// made by Listener read from them.
 	streams map[byte]chan net.Conn
@@ -72,7 +76,7 @@ func Listen(addr, advertise string, id *Identity, log *slog.Logger) (*Mux, error
 	}
 	m := &Mux{
 		ln: ln, advertise: adv, id: id, log: log,
-		conns:   map[net.Conn]struct{}{},
+		conns:   map[net.Conn]byte{},
 		streams: map[byte]chan net.Conn{},
 		done:    make(chan struct{}),
 	}
@@ -143,7 +147,7 @@ func (m *Mux) route(raw net.Conn) {
 	}
 	_ = c.SetDeadline(time.Time{})
 	ch, ok := m.streams[kind[0]]
-	if !ok {
+	if !ok || !m.setKind(raw, kind[0]) {
 		m.untrack(raw)
 		c.Close()
 		return
@@ -168,7 +172,7 @@ func (m *Mux) Dial(ctx context.Context, addr string, kind byte) (net.Conn, error
 	if closed {
 		return nil, ErrClosed
 	}
-	if isolated {
+	if isolated || m.isBlocked(kind) {
 		return nil, fmt.Errorf("dial %s: %w", addr, errIsolated)
 	}
 	raw, err := m.dialer.DialContext(ctx, "tcp", addr)
@@ -197,6 +201,9 @@ func (m *Mux) Dial(ctx context.Context, addr string, kind byte) (net.Conn, error
 		return fail(fmt.Errorf("cluster stream to %s: %w", addr, err))
 	}
 	_ = c.SetDeadline(time.Time{})
+	if !m.setKind(raw, kind) {
+		return fail(fmt.Errorf("dial %s: %w", addr, errIsolated))
+	}
 	return &trackedConn{Conn: c, mux: m, raw: raw}, nil
 }
 
@@ -225,13 +232,61 @@ func (m *Mux) Rejoin() {
 	m.mu.Unlock()
 }
 
+// Block drops this node's streams of one kind and refuses new ones in
+// both directions until Unblock: with KindRaft, the node stops hearing the
+// log but still answers RPCs (status), as a node whose Raft is starved
+// would. Tests use it.
+func (m *Mux) Block(kind byte) {
+	m.mu.Lock()
+	if m.blocked == nil {
+		m.blocked = map[byte]bool{}
+	}
+	m.blocked[kind] = true
+	var conns []net.Conn
+	for c, k := range m.conns {
+		if k == kind {
+			conns = append(conns, c)
+		}
+	}
+	m.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// Unblock undoes Block.
+func (m *Mux) Unblock(kind byte) {
+	m.mu.Lock()
+	delete(m.blocked, kind)
+	m.mu.Unlock()
+}
+
+func (m *Mux) isBlocked(kind byte) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.blocked[kind]
+}
+
+// setKind records c's stream kind; false if that kind is blocked.
+func (m *Mux) setKind(c net.Conn, kind byte) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.blocked[kind] {
+		return false
+	}
+	if _, ok := m.conns[c]; ok {
+		m.conns[c] = kind
+	}
+	return true
+}
+
 func (m *Mux) track(c net.Conn) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed || m.isolated {
 		return false
 	}
-	m.conns[c] = struct{}{}
+	m.conns[c] = 0
 	return true
 }
 
