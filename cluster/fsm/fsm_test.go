@@ -95,19 +95,29 @@ func TestApplyPanicsOnUndecodableEntry(t *testing.T) {
 	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: []byte{250, 1, '{', '}'}})
 }
 
-// An entry without video changes that arrives while a batch is being
-// written does not let WaitIndexed return before that batch is in.
-func TestWaitIndexedCoversABatchInFlight(t *testing.T) {
+// eagerIndexer is an indexer over a new index that commits without
+// lingering; both are closed when the test ends.
+func eagerIndexer(t *testing.T) (*index.Index, *indexer) {
+	t.Helper()
 	ix, err := index.Open(filepath.Join(t.TempDir(), "index"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ix.Close()
 	x := newIndexer(ix, slog.New(slog.DiscardHandler), 0)
-	defer x.close()
+	t.Cleanup(func() {
+		x.close()
+		ix.Close()
+	})
 	x.mu.Lock()
 	x.linger = 0
 	x.mu.Unlock()
+	return ix, x
+}
+
+// An entry without video changes that arrives while a batch is being
+// written does not let WaitIndexed return before that batch is in.
+func TestWaitIndexedCoversABatchInFlight(t *testing.T) {
+	ix, x := eagerIndexer(t)
 	x.commitMu.Lock() // the batch is taken, then held before it is written
 	x.add(func(fn func(string, *model.Video)) { fn("v1", &model.Video{ID: "v1", Title: "One"}) }, 1)
 	deadline := time.Now().Add(5 * time.Second)
@@ -137,5 +147,70 @@ func TestWaitIndexedCoversABatchInFlight(t *testing.T) {
 	}
 	if n, err := ix.Count(); err != nil || n != 1 {
 		t.Fatalf("documents after the wait: %d, %v", n, err)
+	}
+}
+
+// A change that leaves a video's search document as it was (transcoding
+// progress, where its copies are) does not go to Bleve; every change to
+// what search sees does, and so does a video deleted and made again.
+func TestIndexerSkipsUnchangedDocuments(t *testing.T) {
+	ix, x := eagerIndexer(t)
+	var idx uint64
+	step := func(v *model.Video, id string) {
+		t.Helper()
+		idx++
+		x.add(func(fn func(string, *model.Video)) { fn(id, v) }, idx)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := x.wait(ctx, idx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	docs := func() int {
+		x.commitMu.Lock()
+		defer x.commitMu.Unlock()
+		return x.docs
+	}
+	found := func(text string) uint64 {
+		t.Helper()
+		res, err := ix.Search(context.Background(), index.Query{Text: text, All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Total
+	}
+	v := &model.Video{ID: "v1", Title: "Kites over the dunes", Progress: 10}
+	step(v, "v1")
+	if docs() != 1 || found("kites") != 1 {
+		t.Fatalf("after the first write: %d documents written, %d found", docs(), found("kites"))
+	}
+	for p := 20.0; p <= 90; p += 10 {
+		w := *v
+		w.Progress, w.MediaHolders = p, []string{"a", "b"}
+		step(&w, "v1")
+	}
+	if docs() != 1 {
+		t.Fatalf("progress and holders changes wrote %d documents, want none", docs()-1)
+	}
+	w := *v
+	w.Title = "Gulls over the dunes"
+	step(&w, "v1")
+	if docs() != 2 || found("gulls") != 1 || found("kites") != 0 {
+		t.Fatalf("after a title change: %d documents written, gulls %d, kites %d", docs(), found("gulls"), found("kites"))
+	}
+	step(nil, "v1")
+	if found("gulls") != 0 {
+		t.Fatal("a deleted video is still found")
+	}
+	step(&w, "v1") // the same document as before the delete
+	if docs() != 4 || found("gulls") != 1 {
+		t.Fatalf("a video made again: %d documents written, found %d", docs(), found("gulls"))
+	}
+	// The position is still recorded when only skipped changes came last.
+	w.Progress = 100
+	step(&w, "v1")
+	x.close()
+	if n, err := ix.Applied(); err != nil || n != idx {
+		t.Fatalf("recorded position %d (%v), want %d", n, err, idx)
 	}
 }

@@ -26,8 +26,15 @@ type indexer struct {
 	linger time.Duration
 
 	// commitMu is held while a batch is written, and by replace, so a
-	// rebuild never runs beside a commit of older changes.
+	// rebuild never runs beside a commit of older changes. It guards sums
+	// and docs.
 	commitMu sync.Mutex
+	// sums digest the document last written for each video, so a change
+	// that leaves the document as it was (transcoding progress, replicas)
+	// skips Bleve. A video missing here is written.
+	sums map[string]uint64
+	// docs counts the documents written and deleted.
+	docs int
 
 	mu   sync.Mutex
 	cond *sync.Cond
@@ -55,7 +62,7 @@ type indexer struct {
 const defaultLinger = 200 * time.Millisecond
 
 func newIndexer(ix *index.Index, log *slog.Logger, indexed uint64) *indexer {
-	x := &indexer{ix: ix, log: log, linger: defaultLinger, pending: map[string]*model.Video{},
+	x := &indexer{ix: ix, log: log, linger: defaultLinger, pending: map[string]*model.Video{}, sums: map[string]uint64{},
 		target: indexed, indexed: indexed, written: indexed, done: make(chan struct{})}
 	x.cond = sync.NewCond(&x.mu)
 	go x.run()
@@ -104,12 +111,15 @@ func (x *indexer) run() {
 		x.mu.Unlock()
 
 		x.commitMu.Lock()
-		var err error
+		var (
+			err   error
+			wrote bool
+		)
 		x.mu.Lock()
 		current := epoch == x.epoch
 		x.mu.Unlock()
 		if current {
-			err = x.commit(batch, target)
+			wrote, err = x.commit(batch, target)
 		}
 		x.commitMu.Unlock()
 
@@ -120,7 +130,10 @@ func (x *indexer) run() {
 				// next start, because its recorded index lags the store's.
 				x.log.Error("search index update failed; it will be rebuilt on restart", "index", target, "error", err)
 			}
-			x.indexed, x.written = max(x.indexed, target), target
+			x.indexed = max(x.indexed, target)
+			if wrote {
+				x.written = target
+			}
 			if len(x.pending) == 0 {
 				// Entries without changes that came during the commit.
 				x.indexed = x.target
@@ -132,12 +145,48 @@ func (x *indexer) run() {
 	}
 }
 
-func (x *indexer) commit(batch map[string]*model.Video, target uint64) error {
+// commit writes batch to Bleve, skipping the videos whose document is the
+// one last written, and reports whether it wrote anything. commitMu is
+// held.
+func (x *indexer) commit(batch map[string]*model.Video, target uint64) (wrote bool, err error) {
 	b := x.ix.NewBatch()
+	sums := make(map[string]uint64, len(batch))
+	var forget []string // deleted, or no digest
 	for id, v := range batch {
-		b.Put(id, v)
+		if v == nil {
+			b.Put(id, nil)
+			forget = append(forget, id)
+			continue
+		}
+		doc := index.Document(v)
+		if sum, err := index.DocumentSum(doc); err != nil {
+			forget = append(forget, id)
+		} else if last, ok := x.sums[id]; ok && last == sum {
+			continue
+		} else {
+			sums[id] = sum
+		}
+		b.PutDocument(id, doc)
 	}
-	return x.ix.Commit(b, target)
+	n := len(sums) + len(forget)
+	if n == 0 {
+		return false, nil
+	}
+	if err := x.ix.Commit(b, target); err != nil {
+		// What Bleve holds is unknown now: write these again next time.
+		for id := range batch {
+			delete(x.sums, id)
+		}
+		return true, err
+	}
+	for id, sum := range sums {
+		x.sums[id] = sum
+	}
+	for _, id := range forget {
+		delete(x.sums, id)
+	}
+	x.docs += n
+	return true, nil
 }
 
 // replace runs rebuild, which makes the index reflect the store at
@@ -150,6 +199,7 @@ func (x *indexer) replace(rebuild func() error, indexed uint64) error {
 	x.epoch++
 	x.pending = map[string]*model.Video{}
 	x.mu.Unlock()
+	x.sums = map[string]uint64{}
 	err := rebuild()
 	x.mu.Lock()
 	defer x.mu.Unlock()

@@ -1,10 +1,14 @@
 package index
 
 import (
+	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json"
 
 	"github.com/stratavideo/strata/cluster/model"
 )
@@ -68,6 +72,22 @@ func Document(v *model.Video) map[string]any {
 	}
 	return doc
 }
+
+// DocumentSum digests doc, made by Document, so that a change to a video
+// that leaves its document as it was (progress, replicas, renditions) can
+// skip Bleve, whose analysis is the expensive part of indexing. The sum is
+// only compared within one process.
+func DocumentSum(doc map[string]any) (uint64, error) {
+	// Deterministic: map keys sorted, so the same document always gives
+	// the same bytes.
+	raw, err := json.Marshal(doc, json.Deterministic(true))
+	if err != nil {
+		return 0, fmt.Errorf("digest document: %w", err)
+	}
+	return maphash.Bytes(sumSeed, raw), nil
+}
+
+var sumSeed = maphash.MakeSeed()
 
 // normalizeTags lower-cases and trims tags, dropping empty and repeated
 // ones, so that the tag filter and facet see one spelling of each.

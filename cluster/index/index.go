@@ -229,14 +229,21 @@ func (x *Index) NewBatch() *Batch {
 
 // Put indexes v, or removes it when v is nil.
 func (b *Batch) Put(id string, v *model.Video) {
+	if v == nil {
+		if b.err == nil {
+			b.b.Delete(id)
+		}
+		return
+	}
+	b.PutDocument(id, Document(v))
+}
+
+// PutDocument indexes doc, made by Document, under id.
+func (b *Batch) PutDocument(id string, doc map[string]any) {
 	if b.err != nil {
 		return
 	}
-	if v == nil {
-		b.b.Delete(id)
-		return
-	}
-	if err := b.b.Index(id, Document(v)); err != nil {
+	if err := b.b.Index(id, doc); err != nil {
 		b.err = fmt.Errorf("index video %s: %w", id, err)
 	}
 }
