@@ -169,6 +169,9 @@ func (n *Node) AddPeer(ctx context.Context, id, addr string, voter bool) error {
 	}
 	for _, s := range f.Configuration().Servers {
 		if s.ID == raft.ServerID(id) && s.Address == raft.ServerAddress(addr) && s.Suffrage == want {
+			// Added already (a retry, or a second asker): answer on the
+			// same terms as the first time.
+			n.waitConfigured(ctx, ConfigServer{ID: id, Addr: addr, Voter: voter})
 			return nil
 		}
 		// The same node under a new address keeps its entry: AddVoter and
@@ -590,6 +593,13 @@ func (n *Node) JoinCluster(ctx context.Context, addr string) error {
 		return fmt.Errorf("reopen to join: %w", err)
 	}
 	n.core.Store(nc)
+	// The join loop keeps asking in the background should this call give
+	// up (its context ends) before the leader adds the node.
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		n.joinLoop()
+	}()
 	// Ask until the leader answers, which it does once every voter that
 	// answers holds the configuration with this node (waitConfigured),
 	// and until this node sees itself in it.
