@@ -25,6 +25,28 @@ func configurationOf(n *Node) []string {
 	return ids
 }
 
+// startAlone starts id in a cluster of its own (no join list) and waits
+// until it leads itself, as a node that is then told to join another.
+func startAlone(t *testing.T, id string) (*testCluster, *Node) {
+	t.Helper()
+	tc := newTestCluster(t)
+	n := tc.start(id, true, nil)
+	eventually(t, 10*time.Second, id+" leads itself", func() error {
+		if !n.IsLeader() {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	return tc, n
+}
+
+// adopt moves node id, which has joined tc, from the test cluster it was
+// started in.
+func (tc *testCluster) adopt(from *testCluster, id string) {
+	tc.nodes[id] = from.nodes[id]
+	delete(from.nodes, id)
+}
+
 // TestJoinAnswersOnceEveryVoterHoldsTheConfiguration: a join is answered
 // only when every voter that answers holds the configuration adding the
 // new node, not as soon as a majority does. A voter left without it
@@ -47,14 +69,7 @@ func TestJoinAnswersOnceEveryVoterHoldsTheConfiguration(t *testing.T) {
 		}
 	}
 
-	tcC := newTestCluster(t)
-	c := tcC.start("c", true, nil)
-	eventually(t, 10*time.Second, "c leads itself", func() error {
-		if !c.IsLeader() {
-			return errors.New("not yet")
-		}
-		return nil
-	})
+	tcC, c := startAlone(t, "c")
 
 	lagger.mux.Block(transport.KindRaft)
 	// Heal the lagger half a second after the entry adding c is committed
@@ -88,8 +103,7 @@ func TestJoinAnswersOnceEveryVoterHoldsTheConfiguration(t *testing.T) {
 	// Read at once: the join's answer is the promise under test.
 	got := configurationOf(lagger)
 	<-healed
-	tc.nodes["c"] = c
-	delete(tcC.nodes, "c")
+	tc.adopt(tcC, "c")
 	if want := []string{"a", "b", "c", "d"}; !slices.Equal(got, want) {
 		t.Fatalf("when the join answered, %s held configuration %v, want %v", lagger.ID(), got, want)
 	}

@@ -153,16 +153,7 @@ func (tc *testCluster) waitMembers(ids ...string) {
 		// member, left alone with that member once the leader goes,
 		// elects nobody until the leader returns (seen under load).
 		for id, n := range tc.nodes {
-			f := n.c().raft.GetConfiguration()
-			if err := f.Error(); err != nil {
-				return err
-			}
-			var got []string
-			for _, s := range f.Configuration().Servers {
-				got = append(got, string(s.ID))
-			}
-			slices.Sort(got)
-			if !slices.Equal(got, ids) {
+			if got := configurationOf(n); !slices.Equal(got, ids) {
 				return fmt.Errorf("configuration on %s: %v", id, got)
 			}
 		}
@@ -529,21 +520,13 @@ func TestFreshNodeJoinsByCommand(t *testing.T) {
 	a := tc.start("a", true, nil)
 	createVideo(t, a, "v1", "Already here")
 	// b starts alone: no join list.
-	tcB := newTestCluster(t)
-	b := tcB.start("b", true, nil)
-	eventually(t, 10*time.Second, "b leads itself", func() error {
-		if !b.IsLeader() {
-			return errors.New("not yet")
-		}
-		return nil
-	})
+	tcB, b := startAlone(t, "b")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := b.JoinCluster(ctx, a.Addr()); err != nil {
 		t.Fatalf("join: %v", err)
 	}
-	tc.nodes["b"] = b
-	delete(tcB.nodes, "b")
+	tc.adopt(tcB, "b")
 	tc.waitMembers("a", "b")
 	eventually(t, 10*time.Second, "b has a's video", func() error {
 		_, err := b.Video("v1")
@@ -552,14 +535,7 @@ func TestFreshNodeJoinsByCommand(t *testing.T) {
 	tc.converged()
 
 	// c holds a video of its own and must refuse.
-	tcC := newTestCluster(t)
-	c := tcC.start("c", true, nil)
-	eventually(t, 10*time.Second, "c leads itself", func() error {
-		if !c.IsLeader() {
-			return errors.New("not yet")
-		}
-		return nil
-	})
+	_, c := startAlone(t, "c")
 	createVideo(t, c, "mine", "Mine")
 	if err := c.JoinCluster(ctx, a.Addr()); err == nil {
 		t.Fatal("a node with videos joined another cluster")
