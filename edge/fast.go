@@ -395,21 +395,15 @@ func (fc *fastConn) sendfile(head []byte, fd int, off, n int64) error {
 // sendStep is one attempt: false means the socket is full, call again
 // when it can take more.
 func (fc *fastConn) sendStep(s uintptr) bool {
-	for len(fc.sHead) > 0 {
-		n, err := syscall.SendmsgN(int(s), fc.sHead, nil, nil, syscall.MSG_MORE)
-		switch {
-		case err == syscall.EAGAIN:
-			return false
-		case err == syscall.EINTR:
-			continue
-		case err != nil:
-			fc.sErr = err
-			return true
+	for len(fc.sHead) > 0 || fc.sLeft > 0 {
+		head := len(fc.sHead) > 0
+		var n int
+		var err error
+		if head {
+			n, err = syscall.SendmsgN(int(s), fc.sHead, nil, nil, syscall.MSG_MORE)
+		} else {
+			n, err = syscall.Sendfile(int(s), fc.sFd, &fc.sOff, int(min(fc.sLeft, 1<<30)))
 		}
-		fc.sHead = fc.sHead[n:]
-	}
-	for fc.sLeft > 0 {
-		n, err := syscall.Sendfile(int(s), fc.sFd, &fc.sOff, int(min(fc.sLeft, 1<<30)))
 		switch {
 		case err == syscall.EAGAIN:
 			return false
@@ -418,11 +412,14 @@ func (fc *fastConn) sendStep(s uintptr) bool {
 		case err != nil:
 			fc.sErr = err
 			return true
+		case head:
+			fc.sHead = fc.sHead[n:]
 		case n == 0:
-			fc.sErr = io.ErrUnexpectedEOF
+			fc.sErr = io.ErrUnexpectedEOF // the file is shorter than the object
 			return true
+		default:
+			fc.sLeft -= int64(n)
 		}
-		fc.sLeft -= int64(n)
 	}
 	return true
 }
