@@ -119,6 +119,38 @@ func main() {
 		s, e := median(results["strata"][w]), median(results[peer][w])
 		fmt.Printf("%-8d %14.0f %10.2fms %14.0f %10.2fms %12.2f %12.2f %9.0f:%.0f µs\n", w, s.rate, ms(s.p99), e.rate, ms(e.p99), s.rate/e.rate, ms(s.p99)/ms(e.p99), us(s.cpuPerWrite), us(e.cpuPerWrite))
 	}
+	// The machine drifts between rounds more than the two systems differ
+	// within one, so the ratios of each round's pair say more than the
+	// ratio of two medians taken across rounds.
+	fmt.Println()
+	fmt.Println("per-round ratios, strata/" + peer + " (each round's pair ran back to back):")
+	for _, w := range writers {
+		rates, p99s := pairedRatios(results["strata"][w], results[peer][w])
+		fmt.Printf("%2d writers  w/s: median %.2f, range %.2f-%.2f, strata ahead in %d of %d   p99: median %.2f, range %.2f-%.2f\n",
+			w, rates[len(rates)/2], rates[0], rates[len(rates)-1], countAtLeast(rates, 1), len(rates), p99s[len(p99s)/2], p99s[0], p99s[len(p99s)-1])
+	}
+}
+
+// pairedRatios returns each round's strata/peer ratios of rate and of p99,
+// each sorted.
+func pairedRatios(s, e []result) (rates, p99s []float64) {
+	for i := range min(len(s), len(e)) {
+		rates = append(rates, s[i].rate/e[i].rate)
+		p99s = append(p99s, ms(s[i].p99)/ms(e[i].p99))
+	}
+	slices.Sort(rates)
+	slices.Sort(p99s)
+	return rates, p99s
+}
+
+func countAtLeast(xs []float64, v float64) int {
+	n := 0
+	for _, x := range xs {
+		if x >= v {
+			n++
+		}
+	}
+	return n
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
