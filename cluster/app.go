@@ -204,7 +204,7 @@ func (a *App) Start() error {
 	if err := a.node.WaitLeader(ctx); err != nil {
 		return err
 	}
-	applyGC(planGC(a.RoleNames(), os.Getenv, cgroupMemoryMax), a.log)
+	applyRuntime(planRuntime(a.RoleNames(), os.Getenv, cgroupMemoryMax), a.log)
 	var started []Role
 	for _, name := range a.RoleNames() {
 		r := a.roles[name]

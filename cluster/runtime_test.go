@@ -5,11 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
 
-func TestPlanGCLeanOriginsDefaultEdgesEnvironmentWins(t *testing.T) {
+func TestPlanRuntimeByRolesEnvironmentWins(t *testing.T) {
 	noCgroup := func() (int64, bool) { return 0, false }
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 	cases := []struct {
@@ -17,33 +18,38 @@ func TestPlanGCLeanOriginsDefaultEdgesEnvironmentWins(t *testing.T) {
 		roles  []string
 		env    map[string]string
 		cgroup func() (int64, bool)
-		want   gcPlan
+		want   runtimePlan
 	}{
-		{"origin", []string{"origin"}, nil, noCgroup, gcPlan{percent: gcPercentLean, limit: math.MaxInt64}},
-		{"edge keeps its tier at most twice", []string{"edge"}, nil, noCgroup, gcPlan{percent: 100, limit: math.MaxInt64}},
-		{"all in one has an edge tier", []string{"edge", "origin"}, nil, noCgroup, gcPlan{percent: 100, limit: math.MaxInt64}},
-		{"GOGC set", []string{"origin"}, map[string]string{"GOGC": "50"}, noCgroup, gcPlan{limit: math.MaxInt64}},
-		{"in a container", []string{"origin"}, nil, func() (int64, bool) { return 1000, true }, gcPlan{percent: gcPercentLean, limit: 900}},
-		{"GOMEMLIMIT set", []string{"origin"}, map[string]string{"GOMEMLIMIT": "1GiB"}, func() (int64, bool) { return 1000, true }, gcPlan{percent: gcPercentLean}},
+		{"origin", []string{"origin"}, nil, noCgroup, runtimePlan{percent: gcPercentLean, limit: math.MaxInt64, procsFactor: 1}},
+		{"edge keeps its tier at most twice, and gets more Ps", []string{"edge"}, nil, noCgroup, runtimePlan{percent: 100, limit: math.MaxInt64, procsFactor: procsFactorEdge}},
+		{"all in one has an edge tier, and an origin's Ps", []string{"edge", "origin"}, nil, noCgroup, runtimePlan{percent: 100, limit: math.MaxInt64, procsFactor: 1}},
+		{"GOGC set", []string{"origin"}, map[string]string{"GOGC": "50"}, noCgroup, runtimePlan{limit: math.MaxInt64, procsFactor: 1}},
+		{"GOMAXPROCS set", []string{"edge"}, map[string]string{"GOMAXPROCS": "3"}, noCgroup, runtimePlan{percent: 100, limit: math.MaxInt64}},
+		{"in a container", []string{"origin"}, nil, func() (int64, bool) { return 1000, true }, runtimePlan{percent: gcPercentLean, limit: 900, procsFactor: 1}},
+		{"GOMEMLIMIT set", []string{"origin"}, map[string]string{"GOMEMLIMIT": "1GiB"}, func() (int64, bool) { return 1000, true }, runtimePlan{percent: gcPercentLean, procsFactor: 1}},
 	}
 	for _, c := range cases {
-		if got := planGC(c.roles, env(c.env), c.cgroup); got != c.want {
+		if got := planRuntime(c.roles, env(c.env), c.cgroup); got != c.want {
 			t.Errorf("%s: plan %+v, want %+v", c.name, got, c.want)
 		}
 	}
 }
 
-// A reload that gives the node an edge role must bring the target back
-// down, and zero fields must leave the runtime alone.
-func TestApplyGCSetsAndRestores(t *testing.T) {
+// A reload that changes the roles must bring the settings back to the
+// defaults, and zero fields must leave the runtime alone.
+func TestApplyRuntimeSetsAndRestores(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	beforeLimit := debug.SetMemoryLimit(math.MaxInt64)
+	beforeProcs := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() {
 		debug.SetGCPercent(before)
 		debug.SetMemoryLimit(beforeLimit)
+		runtime.GOMAXPROCS(beforeProcs)
 	})
+	runtime.SetDefaultGOMAXPROCS()
+	procs := runtime.GOMAXPROCS(0)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	applyGC(gcPlan{percent: gcPercentLean, limit: 8 << 30}, log)
+	applyRuntime(runtimePlan{percent: gcPercentLean, limit: 8 << 30, procsFactor: procsFactorEdge}, log)
 	if got := debug.SetGCPercent(-1); got != gcPercentLean {
 		t.Fatalf("GOGC %d, want %d", got, gcPercentLean)
 	}
@@ -51,17 +57,26 @@ func TestApplyGCSetsAndRestores(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != 8<<30 {
 		t.Fatalf("memory limit %d, want %d", got, int64(8<<30))
 	}
-	applyGC(gcPlan{}, log)
+	if got := runtime.GOMAXPROCS(0); got != procs*procsFactorEdge {
+		t.Fatalf("GOMAXPROCS %d, want %d", got, procs*procsFactorEdge)
+	}
+	applyRuntime(runtimePlan{}, log)
+	if got := runtime.GOMAXPROCS(0); got != procs*procsFactorEdge {
+		t.Fatalf("an empty plan changed GOMAXPROCS to %d", got)
+	}
 	if got := debug.SetGCPercent(-1); got != gcPercentLean {
 		t.Fatalf("an empty plan changed GOGC to %d", got)
 	}
 	debug.SetGCPercent(gcPercentLean)
-	applyGC(gcPlan{percent: 100, limit: math.MaxInt64}, log)
+	applyRuntime(runtimePlan{percent: 100, limit: math.MaxInt64, procsFactor: 1}, log)
 	if got := debug.SetGCPercent(-1); got != 100 {
 		t.Fatalf("GOGC %d after an edge joined the roles, want 100", got)
 	}
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Fatalf("memory limit %d, want none", got)
+	}
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Fatalf("GOMAXPROCS %d after an origin joined the roles, want the default %d", got, procs)
 	}
 }
 

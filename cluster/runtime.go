@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -31,23 +32,39 @@ const gcPercentLean = 200
 // (stacks of threads in syscalls, ffmpeg's pipes, the kernel's buffers).
 const cgroupShare = 0.9
 
-// gcPlan is what a node sets in the runtime. Zero fields leave a setting
-// as the environment made it.
-type gcPlan struct {
+// procsFactorEdge multiplies the runtime's default GOMAXPROCS on a node
+// that is only an edge. An edge spends most of its time in system calls
+// that do the kernel's work for a response (a writev or sendfile on
+// loopback also runs the receiver's side), and Go counts a P as busy
+// through such a call until sysmon takes it back, so with one P per core
+// ready connections wait while a core is free. With twice as many the edge
+// answered about 10 % more requests per second: bench-edge's hot segment,
+// 64 KB object and round-robin cases, 16 alternating pairs, 14 won, paired
+// medians 1.11, 1.10 and 1.07. Origins are left at the default: three
+// cluster nodes on two cores with four Ps each wrote 0.63× as fast at one
+// writer.
+const procsFactorEdge = 2
+
+// runtimePlan is what a node sets in the runtime. Zero fields leave a
+// setting as the environment made it.
+type runtimePlan struct {
 	percent int
 	limit   int64
+	// procsFactor: 1 is the runtime's default GOMAXPROCS, 2 twice it.
+	procsFactor int
 }
 
-// planGC decides the collector's settings for a node with these roles.
-// GOGC and GOMEMLIMIT in the environment win: an operator who set them
-// knows the machine. Without GOMEMLIMIT, a node in a cgroup with a memory
-// limit (a container) collects harder as it nears the limit rather than
-// being killed at it.
-func planGC(roles []string, getenv func(string) string, cgroupLimit func() (int64, bool)) gcPlan {
-	var p gcPlan
+// planRuntime decides the collector's and the scheduler's settings for a
+// node with these roles. GOGC, GOMEMLIMIT and GOMAXPROCS in the
+// environment win: an operator who set them knows the machine. Without
+// GOMEMLIMIT, a node in a cgroup with a memory limit (a container)
+// collects harder as it nears the limit rather than being killed at it.
+func planRuntime(roles []string, getenv func(string) string, cgroupLimit func() (int64, bool)) runtimePlan {
+	var p runtimePlan
+	edge := slices.Contains(roles, "edge")
 	if getenv("GOGC") == "" {
 		p.percent = gcPercentLean
-		if slices.Contains(roles, "edge") {
+		if edge {
 			p.percent = 100
 		}
 	}
@@ -57,12 +74,19 @@ func planGC(roles []string, getenv func(string) string, cgroupLimit func() (int6
 			p.limit = int64(float64(max) * cgroupShare)
 		}
 	}
+	if getenv("GOMAXPROCS") == "" {
+		p.procsFactor = 1
+		if edge && len(roles) == 1 {
+			p.procsFactor = procsFactorEdge
+		}
+	}
 	return p
 }
 
-// applyGC sets the plan in the runtime. Roles change on a config reload, so
-// every start applies its own plan, including a return to the defaults.
-func applyGC(p gcPlan, log *slog.Logger) {
+// applyRuntime sets the plan in the runtime. Roles change on a config
+// reload, so every start applies its own plan, including a return to the
+// defaults.
+func applyRuntime(p runtimePlan, log *slog.Logger) {
 	if p.percent != 0 {
 		if old := debug.SetGCPercent(p.percent); old != p.percent {
 			log.Info("garbage collector target set", "gogc", p.percent, "was", old)
@@ -71,6 +95,16 @@ func applyGC(p gcPlan, log *slog.Logger) {
 	if p.limit != 0 {
 		if old := debug.SetMemoryLimit(p.limit); old != p.limit && p.limit != math.MaxInt64 {
 			log.Info("garbage collector soft memory limit set from the cgroup", "bytes", p.limit)
+		}
+	}
+	if p.procsFactor != 0 {
+		old := runtime.GOMAXPROCS(0)
+		runtime.SetDefaultGOMAXPROCS() // and back to following the machine's CPUs
+		if p.procsFactor > 1 {
+			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) * p.procsFactor)
+		}
+		if now := runtime.GOMAXPROCS(0); now != old {
+			log.Info("scheduler's GOMAXPROCS set", "gomaxprocs", now, "was", old)
 		}
 	}
 }
