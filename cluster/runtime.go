@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // gcPercentLean is the collector's target (GOGC) on a node whose heap holds
@@ -32,8 +33,8 @@ const gcPercentLean = 200
 // (stacks of threads in syscalls, ffmpeg's pipes, the kernel's buffers).
 const cgroupShare = 0.9
 
-// procsFactorEdge multiplies the runtime's default GOMAXPROCS on a node
-// that is only an edge. An edge spends most of its time in system calls
+// procsFactorEdge multiplies the GOMAXPROCS the process started with on a
+// node that is only an edge. An edge spends most of its time in system calls
 // that do the kernel's work for a response (a writev or sendfile on
 // loopback also runs the receiver's side), and Go counts a P as busy
 // through such a call until sysmon takes it back, so with one P per core
@@ -50,7 +51,7 @@ const procsFactorEdge = 2
 type runtimePlan struct {
 	percent int
 	limit   int64
-	// procsFactor: 1 is the runtime's default GOMAXPROCS, 2 twice it.
+	// procsFactor: 1 is the GOMAXPROCS the process started with, 2 twice it.
 	procsFactor int
 }
 
@@ -98,16 +99,28 @@ func applyRuntime(p runtimePlan, log *slog.Logger) {
 		}
 	}
 	if p.procsFactor != 0 {
+		// The base is what the process started with (Caddy sets it from
+		// the cgroup's CPU quota), remembered while it is raised.
 		old := runtime.GOMAXPROCS(0)
-		runtime.SetDefaultGOMAXPROCS() // and back to following the machine's CPUs
-		if p.procsFactor > 1 {
-			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) * p.procsFactor)
+		base := old
+		if b := procsBase.Load(); b != 0 {
+			base = int(b)
 		}
-		if now := runtime.GOMAXPROCS(0); now != old {
-			log.Info("scheduler's GOMAXPROCS set", "gomaxprocs", now, "was", old)
+		if want := base * p.procsFactor; want != old {
+			runtime.GOMAXPROCS(want)
+			log.Info("scheduler's GOMAXPROCS set", "gomaxprocs", want, "was", old)
+		}
+		if p.procsFactor > 1 {
+			procsBase.Store(int64(base))
+		} else {
+			procsBase.Store(0)
 		}
 	}
 }
+
+// procsBase is GOMAXPROCS before applyRuntime raised it; 0 while it is not
+// raised.
+var procsBase atomic.Int64
 
 // cgroupMemoryMax is the memory limit of this process's cgroup, if it
 // has one.

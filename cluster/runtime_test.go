@@ -45,8 +45,8 @@ func TestApplyRuntimeSetsAndRestores(t *testing.T) {
 		debug.SetGCPercent(before)
 		debug.SetMemoryLimit(beforeLimit)
 		runtime.GOMAXPROCS(beforeProcs)
+		procsBase.Store(0)
 	})
-	runtime.SetDefaultGOMAXPROCS()
 	procs := runtime.GOMAXPROCS(0)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	applyRuntime(runtimePlan{percent: gcPercentLean, limit: 8 << 30, procsFactor: procsFactorEdge}, log)
@@ -63,6 +63,10 @@ func TestApplyRuntimeSetsAndRestores(t *testing.T) {
 	applyRuntime(runtimePlan{}, log)
 	if got := runtime.GOMAXPROCS(0); got != procs*procsFactorEdge {
 		t.Fatalf("an empty plan changed GOMAXPROCS to %d", got)
+	}
+	applyRuntime(runtimePlan{procsFactor: procsFactorEdge}, log) // a reload with the same roles
+	if got := runtime.GOMAXPROCS(0); got != procs*procsFactorEdge {
+		t.Fatalf("GOMAXPROCS %d after a second start as an edge, want %d (not raised twice)", got, procs*procsFactorEdge)
 	}
 	if got := debug.SetGCPercent(-1); got != gcPercentLean {
 		t.Fatalf("an empty plan changed GOGC to %d", got)
