@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stratavideo/strata/deploy/loopport"
 )
 
 // node is one process of the cluster, as saved in the state file.
@@ -99,11 +101,11 @@ func up(dir, bin, examples string, timeout time.Duration) error {
 		{"origin-1", "origin"}, {"origin-2", "origin"}, {"origin-3", "origin"},
 		{"edge-1", "edge"}, {"edge-2", "edge"},
 	} {
-		httpPort, err := freePort()
+		httpPort, err := loopport.Free()
 		if err != nil {
 			return err
 		}
-		clusterPort, err := freePort()
+		clusterPort, err := loopport.Free()
 		if err != nil {
 			return err
 		}
@@ -198,15 +200,6 @@ func saveState(dir string, st state) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "state.json"), raw, 0o600)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitReady polls the node's /readyz until it answers 200.

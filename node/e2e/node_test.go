@@ -1,6 +1,7 @@
 // Package e2e runs the real strata binary, built once per test run, as
 // users do: `strata run` with the embedded configuration, real ffmpeg, real
-// HTTP. It imports none of Strata's packages, so its test binary stays small.
+// HTTP. It imports none of Strata's packages but the leaf loopport, so its
+// test binary stays small.
 package e2e
 
 import (
@@ -10,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stratavideo/strata/deploy/loopport"
 )
 
 // strataBin is the binary under test, built by TestMain.
@@ -70,17 +72,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// freePort asks the kernel for a free loopback port. The port is released
-// before strata binds it; another process could take it in between, which
-// on a test machine is rare enough.
+// freePort asks the kernel for a free loopback port that this test binary
+// has not used before (see loopport: the kernel offers a just-closed port
+// again often enough that a node once got one port for HTTP and cluster).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := loopport.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // startNode runs `strata run` on dataDir and waits until /readyz says yes.

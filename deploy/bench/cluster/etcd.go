@@ -11,6 +11,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/stratavideo/strata/deploy/loopport"
 )
 
 // ensureEtcd installs Debian's etcd-server when it is missing.
@@ -46,11 +48,11 @@ func startEtcd(dir string) (*etcdCluster, error) {
 	var ms []m
 	var initial []string
 	for i := 1; i <= 3; i++ {
-		cp, err := freePort()
+		cp, err := loopport.Free()
 		if err != nil {
 			return nil, err
 		}
-		pp, err := freePort()
+		pp, err := loopport.Free()
 		if err != nil {
 			return nil, err
 		}

@@ -16,15 +16,6 @@ import (
 	"time"
 )
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // proc is a child process killed with the benchmark.
 type proc struct {
 	cmd  *exec.Cmd

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/stratavideo/strata/deploy/loopport"
 )
 
 type strataCluster struct {
@@ -61,11 +63,11 @@ func startStrata(bin, dir string, videos int) (*strataCluster, error) {
 	urls := map[string]string{}
 	for i := 1; i <= 3; i++ {
 		name := fmt.Sprintf("s%d", i)
-		cport, err := freePort()
+		cport, err := loopport.Free()
 		if err != nil {
 			return nil, err
 		}
-		hport, err := freePort()
+		hport, err := loopport.Free()
 		if err != nil {
 			return nil, err
 		}

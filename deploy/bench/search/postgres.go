@@ -19,6 +19,7 @@ import (
 
 	"github.com/stratavideo/strata/cluster/index/corpus"
 	"github.com/stratavideo/strata/cluster/model"
+	"github.com/stratavideo/strata/deploy/loopport"
 )
 
 // PeerTube's search, as its video list query builder writes it
@@ -203,7 +204,7 @@ func startPostgres(ctx context.Context, env *pgEnv) (*pgServer, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return fail(fmt.Errorf("initdb: %w\n%s", err, tail(out)))
 	}
-	if s.port, err = freePort(); err != nil {
+	if s.port, err = loopport.Free(); err != nil {
 		return fail(err)
 	}
 	logf, err := os.Create(s.log)

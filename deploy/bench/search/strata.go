@@ -20,6 +20,7 @@ import (
 	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/index/corpus"
 	"github.com/stratavideo/strata/cluster/model"
+	"github.com/stratavideo/strata/deploy/loopport"
 	_ "github.com/stratavideo/strata/origin/api" // the strata_api handler
 )
 
@@ -38,7 +39,7 @@ type strataNode struct {
 // startStrata loads that configuration into Caddy. The admin endpoint is
 // off and the configuration is not saved, so nothing outside dir changes.
 func startStrata(dir string) (*strataNode, error) {
-	port, err := freePort()
+	port, err := loopport.Free()
 	if err != nil {
 		return nil, err
 	}
