@@ -18,6 +18,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/stratavideo/strata/cluster"
@@ -46,8 +47,9 @@ func init() {
 // that), the same counters and request ID. Anything else — a miss, a
 // stale, private or purged object, a query (tokens), preconditions, a
 // body, an unusual or doubtful head, HTTP/2, TLS — goes to net/http on
-// the same connection with the bytes already read replayed, and the
-// connection stays with net/http from then on.
+// the same connection with the bytes already read replayed. After a plain
+// request without a body, the connection comes back once net/http has
+// answered (fastback.go); otherwise it stays with net/http.
 //
 // It serves outside Caddy's routes: it belongs on a server whose /media/
 // goes to strata_edge, and other handlers on that route (headers, access
@@ -82,9 +84,13 @@ func (*FastListener) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision finds the node's edge role.
+// Provision finds the node's edge role, and hooks the server's connection
+// states so that handed-off connections can come back (fastback.go).
 func (f *FastListener) Provision(ctx caddy.Context) error {
 	f.log = cluster.NewLogger(ctx)
+	if srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok {
+		srv.RegisterConnState(fastConnState)
+	}
 	if f.role != nil {
 		return nil
 	}
@@ -247,7 +253,7 @@ func (l *fastListener) acceptLoop() {
 			return
 		}
 		backoff = 0
-		go l.serve(c)
+		go l.serve(c, nil)
 	}
 }
 
@@ -294,16 +300,19 @@ func (l *fastListener) handoff(c net.Conn) {
 	}
 }
 
-// serve runs the fast path on c until it closes c or hands it off.
-func (l *fastListener) serve(c net.Conn) {
+// serve runs the fast path on c, whose first bytes read are pre, until
+// it closes c or hands it off.
+func (l *fastListener) serve(c net.Conn, pre []byte) {
 	if _, isTLS := c.(interface{ ConnectionState() tls.ConnectionState }); isTLS {
 		l.handoff(c) // net/http must see the *tls.Conn itself
 		return
 	}
 	fc := fastConns.Get().(*fastConn)
-	fc.l, fc.c, fc.r, fc.w, fc.interrupted, fc.deadline = l, c, 0, 0, false, time.Time{}
+	fc.l, fc.c, fc.r, fc.interrupted, fc.deadline = l, c, 0, false, time.Time{}
+	fc.w = copy(fc.buf, pre)
+	fc.headLen = -1
 	fc.raw = nil
-	fc.unanswered.Store(0)
+	fc.unanswered.Store(int64(fc.w))
 	if sc, ok := c.(syscall.Conn); ok {
 		fc.raw, _ = sc.SyscallConn()
 	}
@@ -319,8 +328,12 @@ func (l *fastListener) serve(c net.Conn) {
 
 	keep := fc.loop()
 	var pending []byte
+	var oneHead bool
 	if keep {
 		pending = append([]byte(nil), fc.buf[fc.r:fc.w]...)
+		// The connection may come back once net/http has answered when
+		// it holds exactly one request that ends with its head.
+		oneHead = fc.headLen == fc.w-fc.r && !fc.head.MoreThanHead
 	}
 	l.mu.Lock()
 	delete(l.active, fc)
@@ -332,7 +345,12 @@ func (l *fastListener) serve(c net.Conn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	l.handoff(&replayConn{Conn: c, pending: pending})
+	rc := &replayConn{Conn: c, pending: pending}
+	if oneHead {
+		rc.back = l
+	}
+	l.role.fastHandoffs.Add(1)
+	l.handoff(rc)
 }
 
 // fastConn is one connection's state while the fast path has it. Pooled:
@@ -343,11 +361,14 @@ type fastConn struct {
 	buf  []byte
 	r, w int // buf[r:w] is read and not yet answered
 	head reqhead.Head
-	out  []byte
-	num  [2][]byte // Content-Length and Content-Range of a range
-	iov  [2][]byte
-	bufs net.Buffers
-	date dateCache
+	// headLen is the length of the head handed to net/http (-1 when it
+	// was not understood).
+	headLen int
+	out     []byte
+	num     [2][]byte // Content-Length and Content-Range of a range
+	iov     [2][]byte
+	bufs    net.Buffers
+	date    dateCache
 	// deadline is the read deadline last set.
 	deadline time.Time
 	// raw is the socket for sendfile (nil when the connection has none);
@@ -451,6 +472,7 @@ func (fc *fastConn) loop() bool {
 					return false
 				}
 				if !served {
+					fc.headLen = n
 					return true
 				}
 				fc.r += n
@@ -459,6 +481,7 @@ func (fc *fastConn) loop() bool {
 				}
 				continue
 			case errors.Is(err, reqhead.ErrDoubt):
+				fc.headLen = -1
 				return true
 			}
 			// Incomplete: read more.
@@ -601,42 +624,9 @@ func (fc *fastConn) write(o *cache.Object, wr *wire, rid string, ranged bool, rg
 	return err
 }
 
-// replayConn is a handed-off connection: Read returns the bytes the fast
-// path read first.
-type replayConn struct {
-	net.Conn
-	pending []byte
-}
-
-func (c *replayConn) Read(p []byte) (int, error) {
-	if len(c.pending) > 0 {
-		n := copy(p, c.pending)
-		c.pending = c.pending[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
-}
-
-// ReadFrom keeps sendfile for net/http's file responses.
-func (c *replayConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
-}
-
-// CloseWrite lets net/http half-close, as on the plain connection.
-func (c *replayConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
-
 // Interface guards
 var (
 	_ caddy.Provisioner     = (*FastListener)(nil)
 	_ caddy.ListenerWrapper = (*FastListener)(nil)
 	_ caddyfile.Unmarshaler = (*FastListener)(nil)
-	_ io.ReaderFrom         = (*replayConn)(nil)
 )

@@ -36,10 +36,11 @@ type testOrigin struct {
 	status   int           // when set, every answer is this status
 	hold     chan struct{} // when set, bodies stop half-way until it closes
 	lastHdr  http.Header
+	hdrs     map[string]http.Header // the last request's header by path
 }
 
 func newTestOrigin(t testing.TB) *testOrigin {
-	o := &testOrigin{files: map[string][]byte{}, requests: map[string]int{}}
+	o := &testOrigin{files: map[string][]byte{}, requests: map[string]int{}, hdrs: map[string]http.Header{}}
 	o.srv = httptest.NewServer(http.HandlerFunc(o.serve))
 	t.Cleanup(o.srv.Close)
 	return o
@@ -64,6 +65,14 @@ func (o *testOrigin) last() (http.Header, int) {
 	return o.lastHdr, o.notMod
 }
 
+// lastFor is the header of the last request for path: prefetches of
+// other paths may reach the origin later than the request of interest.
+func (o *testOrigin) lastFor(path string) http.Header {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.hdrs[path]
+}
+
 func (o *testOrigin) setStatus(s int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -76,6 +85,7 @@ func (o *testOrigin) serve(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	o.requests[r.URL.Path]++
 	o.lastHdr = r.Header.Clone()
+	o.hdrs[r.URL.Path] = o.lastHdr
 	body, ok := o.files[r.URL.Path]
 	status, hold := o.status, o.hold
 	o.mu.Unlock()

@@ -12,7 +12,7 @@ import (
 type collector struct {
 	role *Role
 
-	requests, bytes, evictions, corrupt, purges, stored, objects, ratio *prometheus.Desc
+	requests, bytes, evictions, corrupt, purges, stored, objects, ratio, fast *prometheus.Desc
 }
 
 func registerMetrics(reg prometheus.Registerer, role *Role) error {
@@ -28,6 +28,7 @@ func registerMetrics(reg prometheus.Registerer, role *Role) error {
 		purges:    d("purges_total", "Purges by video or object."),
 		stored:    d("stored_bytes", "Bytes held per tier.", "tier"),
 		objects:   d("disk_objects", "Objects held on disk."),
+		fast:      d("fast_connections_total", "Client connections the fast path handed to net/http for a request it does not answer (handoff), and got back after net/http answered (return).", "event"),
 		ratio:     d("hit_ratio", "Share of media requests answered from the cache (memory or disk) since the edge started; rate() over strata_edge_requests_total gives it over a window."),
 	}
 	if err := reg.Register(c); err != nil {
@@ -41,7 +42,7 @@ func registerMetrics(reg prometheus.Registerer, role *Role) error {
 
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.requests, c.bytes, c.evictions, c.corrupt, c.purges, c.stored, c.objects, c.ratio} {
+	for _, d := range []*prometheus.Desc{c.requests, c.bytes, c.evictions, c.corrupt, c.purges, c.stored, c.objects, c.ratio, c.fast} {
 		ch <- d
 	}
 }
@@ -72,6 +73,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.evictions, s.DiskEvictions.Load(), "disk")
 	counter(c.corrupt, s.Corrupt.Load())
 	counter(c.purges, s.Purges.Load())
+	counter(c.fast, c.role.fastHandoffs.Load(), "handoff")
+	counter(c.fast, c.role.fastReturns.Load(), "return")
 	gauge(c.stored, cc.MemoryUsed(), "mem")
 	gauge(c.stored, s.DiskBytes.Load(), "disk")
 	gauge(c.objects, s.DiskObjects.Load())

@@ -23,7 +23,7 @@ func TestRequestIDCarriedToTheOrigin(t *testing.T) {
 	if got := resp.Header.Get(reqid.Header); got != "viewer-7f3a" {
 		t.Fatalf("miss: the viewer got ID %q, want the one sent", got)
 	}
-	if hdr, _ := o.last(); hdr.Get(reqid.Header) != "viewer-7f3a" {
+	if hdr := o.lastFor(segPath); hdr.Get(reqid.Header) != "viewer-7f3a" {
 		t.Fatalf("the origin got ID %q, want the viewer's", hdr.Get(reqid.Header))
 	}
 
@@ -37,7 +37,7 @@ func TestRequestIDCarriedToTheOrigin(t *testing.T) {
 	if !reqid.Valid(got) {
 		t.Fatalf("an invalid ID sent: the viewer got %q", got)
 	}
-	if hdr, _ := o.last(); hdr.Get(reqid.Header) != got {
+	if hdr := o.lastFor(other); hdr.Get(reqid.Header) != got {
 		t.Fatalf("the origin got ID %q, the viewer %q; want the same", hdr.Get(reqid.Header), got)
 	}
 }

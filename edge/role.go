@@ -60,6 +60,9 @@ type Role struct {
 	fastMu   sync.Mutex
 	fastFrom map[*Handler]struct{}
 	fast     atomic.Pointer[fastSettings]
+	// fastHandoffs and fastReturns count connections the fast path gave
+	// net/http and got back (strata_edge_fast_connections_total).
+	fastHandoffs, fastReturns atomic.Int64
 }
 
 // running is what Start made and Stop releases.

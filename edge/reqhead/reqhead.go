@@ -42,6 +42,11 @@ type Head struct {
 	// (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since,
 	// If-Range).
 	Refused bool
+	// MoreThanHead is set when a field says the request may go on past
+	// its head on the connection or change what the connection carries:
+	// Content-Length, Transfer-Encoding, Expect, Upgrade, HTTP2-Settings,
+	// TE, Trailer. Such a request also sets Refused.
+	MoreThanHead bool
 }
 
 // Parse reads one request head from the start of b into h. It returns the
@@ -170,8 +175,9 @@ func (h *Head) field(name, value []byte) {
 		h.NConnection++
 	case equalFold(name, "content-length"), equalFold(name, "transfer-encoding"),
 		equalFold(name, "expect"), equalFold(name, "upgrade"), equalFold(name, "http2-settings"),
-		equalFold(name, "te"), equalFold(name, "trailer"),
-		len(name) >= 3 && equalFold(name[:3], "if-"):
+		equalFold(name, "te"), equalFold(name, "trailer"):
+		h.Refused, h.MoreThanHead = true, true
+	case len(name) >= 3 && equalFold(name[:3], "if-"):
 		h.Refused = true
 	}
 }

@@ -27,10 +27,11 @@ func TestParse(t *testing.T) {
 			}},
 		{"two request IDs", "GET / HTTP/1.1\r\nHost: a\r\nX-Request-ID: 1\r\nX-Request-ID: 2\r\n\r\n", nil,
 			func(h *Head) bool { return h.NRequestID == 2 && string(h.RequestID) == "1" }},
-		{"conditional", "GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\"\r\n\r\n", nil, func(h *Head) bool { return h.Refused }},
-		{"body", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", nil, func(h *Head) bool { return h.Refused }},
-		{"chunked", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", nil, func(h *Head) bool { return h.Refused }},
-		{"expect", "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", nil, func(h *Head) bool { return h.Refused }},
+		{"conditional", "GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\"\r\n\r\n", nil, func(h *Head) bool { return h.Refused && !h.MoreThanHead }},
+		{"body", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", nil, func(h *Head) bool { return h.Refused && h.MoreThanHead }},
+		{"chunked", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", nil, func(h *Head) bool { return h.Refused && h.MoreThanHead }},
+		{"expect", "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", nil, func(h *Head) bool { return h.Refused && h.MoreThanHead }},
+		{"upgrade", "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", nil, func(h *Head) bool { return h.MoreThanHead }},
 		{"empty", "", ErrIncomplete, nil},
 		{"half a method", "HE", ErrIncomplete, nil},
 		{"half a line", "GET /media/v", ErrIncomplete, nil},
@@ -114,8 +115,8 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("prefix %q of an accepted head: %v", b[:k], perr)
 			}
 		}
-		if h.Refused {
-			return // handed to net/http whatever it is
+		if h.MoreThanHead {
+			return // handed to net/http for good, whatever it is
 		}
 		rd := bytes.NewReader(b)
 		br := bufio.NewReader(rd)
@@ -150,14 +151,19 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
-		{
-			if req.ContentLength != 0 || len(req.TransferEncoding) > 0 || req.Header.Get("Expect") != "" || req.Body != http.NoBody {
-				t.Fatalf("%q: not refused, but net/http sees a body or Expect", b)
-			}
-			for k := range req.Header {
-				if strings.HasPrefix(k, "If-") {
-					t.Fatalf("%q: not refused, but has %s", b, k)
-				}
+		// The fast path gives a connection back after net/http answered a
+		// head without MoreThanHead: net/http must have read the head and
+		// nothing after it, and must not switch protocols.
+		if req.ContentLength != 0 || len(req.TransferEncoding) > 0 || req.Header.Get("Expect") != "" || req.Body != http.NoBody ||
+			req.Header.Get("Upgrade") != "" || req.Header.Get("HTTP2-Settings") != "" {
+			t.Fatalf("%q: MoreThanHead unset, but net/http sees a body, Expect or Upgrade", b)
+		}
+		if h.Refused {
+			return
+		}
+		for k := range req.Header {
+			if strings.HasPrefix(k, "If-") {
+				t.Fatalf("%q: not refused, but has %s", b, k)
 			}
 		}
 	})

@@ -27,8 +27,10 @@ const rangeHeader = "bytes=0-65535"
 //	rr        a round-robin over all segments
 //	range     Range: bytes=0-65535 on the hot segment
 //	small     a 64 KB object
+//	cond      the 64 KB object, every tenth request conditional with an
+//	          ETag that does not match (a browser revalidating: a 200)
 //	playlist  the media playlist
-var wrkCases = []string{"hot", "rr", "range", "small", "playlist"}
+var wrkCases = []string{"hot", "rr", "range", "small", "cond", "playlist"}
 
 // casePaths are the paths a case's requests cycle through.
 func (b *bench) casePaths(kind string, floor bool) []string {
@@ -37,7 +39,7 @@ func (b *bench) casePaths(kind string, floor bool) []string {
 		return []string{smallPath}
 	case kind == "rr":
 		return b.paths
-	case kind == "small":
+	case kind == "small", kind == "cond":
 		return []string{smallPath}
 	case kind == "playlist":
 		return []string{playlistPath}
@@ -72,24 +74,30 @@ func (r runResult) String() string {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 
 // wrkScript cycles through the case's paths; the range case adds a Range
-// header to every request.
+// header to every request, the cond case an If-None-Match to every tenth.
 func (b *bench) wrkScript(kind string, floor bool) (string, error) {
 	var quoted []string
 	for _, p := range b.casePaths(kind, floor) {
 		quoted = append(quoted, strconv.Quote(p))
 	}
-	headers := "{}"
-	if kind == "range" {
+	headers, tenth := "{}", "headers"
+	switch kind {
+	case "range":
 		headers = `{["Range"] = "` + rangeHeader + `"}`
+	case "cond":
+		tenth = `{["If-None-Match"] = '"not-this-one"'}`
 	}
 	script := fmt.Sprintf(`local paths = {%s}
 local headers = %s
+local tenth = %s
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i %% #paths) + 1], headers)
+  local h = headers
+  if i %% 10 == 0 then h = tenth end
+  return wrk.format("GET", paths[(i %% #paths) + 1], h)
 end
-`, strings.Join(quoted, ","), headers)
+`, strings.Join(quoted, ","), headers, tenth)
 	path := filepath.Join(b.work, fmt.Sprintf("wrk-%s-%v.lua", kind, floor))
 	return path, os.WriteFile(path, []byte(script), 0o644)
 }
