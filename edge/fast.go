@@ -563,8 +563,19 @@ func (fc *fastConn) answer() (served bool, err error) {
 	if !wr.fast {
 		return false, nil
 	}
+	// If-None-Match as preconditions() reads it: one field, not empty;
+	// If-Modified-Since only beside it (where it is ignored).
+	notMod := false
+	if h.NIfNoneMatch > 0 {
+		if h.NIfNoneMatch > 1 || len(h.IfNoneMatch) == 0 {
+			return false, nil
+		}
+		notMod = etagListMatch(bstr(h.IfNoneMatch), o.ETag, false)
+	} else if h.NIfModifiedSince > 0 {
+		return false, nil
+	}
 	var rg ranges.Range
-	ranged := h.NRange == 1
+	ranged := h.NRange == 1 && !notMod
 	if ranged {
 		if len(wr.part.lits) == 0 {
 			return false, nil
@@ -580,7 +591,22 @@ func (fc *fastConn) answer() (served bool, err error) {
 	stats := rs.cache.Stats()
 	stats.MemHits.Add(1)
 	stats.MemBytesServed.Add(o.Size())
+	if notMod {
+		return true, fc.writeNotModified(wr, rid, now)
+	}
 	return true, fc.write(o, wr, rid, ranged, rg, string(h.Method) == "HEAD", now)
+}
+
+// writeNotModified sends a 304: the head alone.
+func (fc *fastConn) writeNotModified(wr *wire, rid string, now time.Time) error {
+	out := append(fc.out[:0], "HTTP/1.1 304 Not Modified\r\n"...)
+	out = wr.notMod.appendTo(out, rid, nil, nil)
+	out = append(out, "Date: "...)
+	out = fc.date.appendDate(out, now)
+	out = append(out, "\r\n\r\n"...)
+	fc.out = out
+	_, err := fc.c.Write(out)
+	return err
 }
 
 // write sends the head and, unless HEAD, the body in one writev.

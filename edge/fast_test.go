@@ -208,6 +208,11 @@ func TestFastPathMatchesTheHandler(t *testing.T) {
 		{"two request IDs", "GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: a\r\nX-Request-ID: b\r\n\r\n"},
 		{"keep-alive", "GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nConnection: keep-alive\r\nUser-Agent: x\r\nAccept: */*\r\n\r\n"},
 		{"manifest", "GET " + manPath + " HTTP/1.1\r\nHost: edge:8080\r\nAccept-Encoding: gzip\r\n\r\n"},
+		{"if-none-match other", "GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nIf-None-Match: \"other\"\r\n\r\n"},
+		{"if-none-match *", "GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nIf-None-Match: *\r\n\r\n"},
+		{"if-none-match ranged other", "GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nIf-None-Match: \"other\"\r\nRange: bytes=1-10\r\n\r\n"},
+		{"if-none-match HEAD *", "HEAD " + segPath + " HTTP/1.1\r\nHost: edge\r\nIf-None-Match: *\r\n\r\n"},
+		{"if-none-match with since", "GET " + manPath + " HTTP/1.1\r\nHost: edge\r\nIf-Modified-Since: Mon, 02 Jan 2006 15:04:05 GMT\r\nIf-None-Match: \"other\"\r\n\r\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := f.slow.Load()
@@ -224,6 +229,27 @@ func TestFastPathMatchesTheHandler(t *testing.T) {
 			}
 			if strings.Contains(c.req, "abc-123") && !strings.Contains(string(got), "X-Request-Id: abc-123\r\n") {
 				t.Fatalf("request ID not kept: %s", head(got))
+			}
+		})
+	}
+	// Revalidations naming the object's own ETag, as a browser sends
+	// them: a 304, the same bytes as the handler's.
+	o304, _ := f.cache.Memory(segPath)
+	tag := o304.ETag
+	for _, c := range []struct{ name, inm string }{
+		{"its ETag", tag},
+		{"weak", "W/" + tag},
+		{"in a list", `"a", ` + tag + `, "b"`},
+	} {
+		t.Run("304 "+c.name, func(t *testing.T) {
+			req := "GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nIf-Modified-Since: Mon, 02 Jan 2006 15:04:05 GMT\r\nIf-None-Match: " + c.inm + "\r\nRange: bytes=0-9\r\n\r\n"
+			before := f.slow.Load()
+			got, want := fast.roundTrip(req), ref.roundTrip(req)
+			if status(t, want) != 304 || f.slow.Load() != before {
+				t.Fatalf("handler %d, handed to net/http: %v", status(t, want), f.slow.Load() != before)
+			}
+			if g, w := normal(got), normal(want); g != w {
+				t.Fatalf("fast path:\n%s\nhandler:\n%s", head(got), head(want))
 			}
 		})
 	}
@@ -288,7 +314,9 @@ func TestFastPathHandsOff(t *testing.T) {
 		back      bool // the connection returns to the fast path after
 	}{
 		{"miss", "GET /media/vid1/chunk-ab12-0-00002.m4s HTTP/1.1\r\nHost: edge\r\n\r\n", 404, true},
-		{"conditional", get("If-None-Match: \"nope\"\r\n"), 200, true},
+		{"conditional", get("If-Match: \"nope\"\r\n"), 412, true},
+		{"since alone", get("If-Modified-Since: Mon, 02 Jan 2006 15:04:05 GMT\r\n"), 200, true},
+		{"two if-none-match", get("If-None-Match: \"a\"\r\nIf-None-Match: \"b\"\r\n"), 200, true},
 		{"if-range", get("Range: bytes=0-9\r\nIf-Range: \"x\"\r\n"), 200, true},
 		{"multi-range", get("Range: bytes=0-9,20-29\r\n"), 206, true},
 		{"unsatisfiable range", get("Range: bytes=500000-\r\n"), 416, true},

@@ -41,9 +41,10 @@ type template struct {
 // It is never changed once stored; a change makes a new one.
 type wire struct {
 	// fast is false for an object the fast path leaves to the handler.
-	fast bool
-	full template // 200, the whole object
-	part template // 206, one range; no lits for an empty object
+	fast   bool
+	full   template // 200, the whole object
+	part   template // 206, one range; no lits for an empty object
+	notMod template // 304, an If-None-Match that names the object
 
 	// file holds the body at off (the disk tier's file, checked against
 	// the object once): a body of sendfileMin or more goes to the
@@ -98,8 +99,8 @@ func (r *headRecorder) Header() http.Header         { return r.h }
 func (r *headRecorder) Write(p []byte) (int, error) { return len(p), nil }
 func (r *headRecorder) WriteHeader(code int)        { r.code = code }
 
-// prepareWire runs the handler's header code for a plain hit and for a
-// single range on o.
+// prepareWire runs the handler's header code for a plain hit, a single
+// range and a 304 on o.
 func prepareWire(o *cache.Object) *wire {
 	if !fastType(o.Header["Content-Type"]) {
 		return noWire
@@ -125,6 +126,17 @@ func prepareWire(o *cache.Object) *wire {
 		rec.h["Content-Range"] = []string{holeCR}
 		w.part = makeTemplate(rec.h)
 	}
+
+	rec = &headRecorder{h: baseHeader()}
+	req.Header = http.Header{"If-None-Match": {"*"}}
+	if respond(rec, req, objectEntity(o), xHitMem, 1) != nil || rec.code != http.StatusNotModified {
+		return noWire
+	}
+	// net/http sends no body fields with a 304.
+	for _, k := range []string{"Content-Type", "Content-Length", "Transfer-Encoding"} {
+		delete(rec.h, k)
+	}
+	w.notMod = makeTemplate(rec.h)
 	return w
 }
 

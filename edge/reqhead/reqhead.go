@@ -36,11 +36,15 @@ type Head struct {
 	// many times each field appeared.
 	Host, Range, RequestID, Connection     []byte
 	NHost, NRange, NRequestID, NConnection int
+	// IfNoneMatch is the first If-None-Match value, trimmed; the counts
+	// are how many If-None-Match and If-Modified-Since fields appeared
+	// (RFC 9110 §13.2.2: the latter is ignored when the former is there).
+	IfNoneMatch                    []byte
+	NIfNoneMatch, NIfModifiedSince int
 	// Refused is set when a field appeared that a cached plain answer
 	// cannot honour: a body (Content-Length, Transfer-Encoding), Expect,
-	// Upgrade, HTTP2-Settings, TE, Trailer, or any precondition
-	// (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since,
-	// If-Range).
+	// Upgrade, HTTP2-Settings, TE, Trailer, or any other precondition
+	// (If-Match, If-Unmodified-Since, If-Range).
 	Refused bool
 	// MoreThanHead is set when a field says the request may go on past
 	// its head on the connection or change what the connection carries:
@@ -177,6 +181,13 @@ func (h *Head) field(name, value []byte) {
 		equalFold(name, "expect"), equalFold(name, "upgrade"), equalFold(name, "http2-settings"),
 		equalFold(name, "te"), equalFold(name, "trailer"):
 		h.Refused, h.MoreThanHead = true, true
+	case equalFold(name, "if-none-match"):
+		if h.NIfNoneMatch == 0 {
+			h.IfNoneMatch = value
+		}
+		h.NIfNoneMatch++
+	case equalFold(name, "if-modified-since"):
+		h.NIfModifiedSince++
 	case len(name) >= 3 && equalFold(name[:3], "if-"):
 		h.Refused = true
 	}

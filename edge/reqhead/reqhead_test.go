@@ -27,7 +27,11 @@ func TestParse(t *testing.T) {
 			}},
 		{"two request IDs", "GET / HTTP/1.1\r\nHost: a\r\nX-Request-ID: 1\r\nX-Request-ID: 2\r\n\r\n", nil,
 			func(h *Head) bool { return h.NRequestID == 2 && string(h.RequestID) == "1" }},
-		{"conditional", "GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\"\r\n\r\n", nil, func(h *Head) bool { return h.Refused && !h.MoreThanHead }},
+		{"if-none-match", "GET / HTTP/1.1\r\nHost: a\r\nIf-Modified-Since: x\r\nif-none-match:  W/\"x\", \"y\" \r\n\r\n", nil, func(h *Head) bool {
+			return !h.Refused && string(h.IfNoneMatch) == `W/"x", "y"` && h.NIfNoneMatch == 1 && h.NIfModifiedSince == 1
+		}},
+		{"if-match", "GET / HTTP/1.1\r\nHost: a\r\nIf-Match: \"x\"\r\n\r\n", nil, func(h *Head) bool { return h.Refused && !h.MoreThanHead }},
+		{"if-range", "GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nIf-Range: \"x\"\r\n\r\n", nil, func(h *Head) bool { return h.Refused && !h.MoreThanHead }},
 		{"body", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", nil, func(h *Head) bool { return h.Refused && h.MoreThanHead }},
 		{"chunked", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", nil, func(h *Head) bool { return h.Refused && h.MoreThanHead }},
 		{"expect", "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", nil, func(h *Head) bool { return h.Refused && h.MoreThanHead }},
@@ -141,6 +145,10 @@ func FuzzParse(f *testing.F) {
 		same("Range", h.Range, h.NRange, req.Header.Values("Range"))
 		same("X-Request-ID", h.RequestID, h.NRequestID, req.Header.Values("X-Request-ID"))
 		same("Connection", h.Connection, h.NConnection, req.Header.Values("Connection"))
+		same("If-None-Match", h.IfNoneMatch, h.NIfNoneMatch, req.Header.Values("If-None-Match"))
+		if n := len(req.Header.Values("If-Modified-Since")); n != h.NIfModifiedSince {
+			t.Fatalf("%q: If-Modified-Since ×%d, net/http ×%d", b, h.NIfModifiedSince, n)
+		}
 		for k, vs := range req.Header {
 			if !httpguts.ValidHeaderFieldName(k) {
 				t.Fatalf("%q: accepted field name %q", b, k)
@@ -162,7 +170,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for k := range req.Header {
-			if strings.HasPrefix(k, "If-") {
+			if strings.HasPrefix(k, "If-") && k != "If-None-Match" && k != "If-Modified-Since" {
 				t.Fatalf("%q: not refused, but has %s", b, k)
 			}
 		}
