@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -68,9 +69,20 @@ func TestEdgeCachesAndPurges(t *testing.T) {
 	if r3.StatusCode != 206 || !bytes.Equal(part, b1[10:100]) || r3.Header.Get("X-Cache") != "HIT-MEM" {
 		t.Fatalf("range from the cache: %d %q", r3.StatusCode, r3.Header.Get("X-Cache"))
 	}
+	// A browser's revalidation: a 304 from the cache.
+	r4, _ := get(t, segment, map[string]string{"If-None-Match": r2.Header.Get("ETag"), "If-Modified-Since": r2.Header.Get("Last-Modified")})
+	if r4.StatusCode != 304 || r4.Header.Get("X-Cache") != "HIT-MEM" || r2.Header.Get("ETag") == "" {
+		t.Fatalf("revalidation: %d %q (ETag %q)", r4.StatusCode, r4.Header.Get("X-Cache"), r2.Header.Get("ETag"))
+	}
 	resp, body := get(t, n.base+"/metrics", nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `strata_edge_requests_total{result="hit_mem"}`) {
 		t.Fatalf("/metrics has no edge figures")
+	}
+	// The miss went to net/http and its connection (kept alive by the
+	// client) came back to the fast path: Caddy's server runs the
+	// listener's ConnState hook.
+	if m := regexp.MustCompile(`strata_edge_fast_connections_total\{event="return"\} (\d+)`).FindSubmatch(body); m == nil || string(m[1]) == "0" {
+		t.Fatalf("no connection came back to the fast path: %q", m)
 	}
 
 	// The admin API (Caddy's admin endpoint, a unix socket here) purges
