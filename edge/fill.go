@@ -64,9 +64,30 @@ var errNotWhole = errors.New("upstream answered a whole-object request with 206"
 // maxErrorBody bounds the body of a non-200 answer relayed to waiters.
 const maxErrorBody = 1 << 20
 
+// fillBase is what a fill takes from the request that started it, read
+// before the fill goes to the background: the request itself belongs to
+// its handler, which may return (and its server reuse or change it)
+// while the fill still runs.
+type fillBase struct {
+	token      string // the media token, checked by the edge already
+	host       string
+	remoteAddr string
+	rid        string            // the request ID: in the origin's logs too
+	srv        *caddyhttp.Server // the Caddy server, for upstream.Prepare
+}
+
+func baseOf(r *http.Request) fillBase {
+	srv, _ := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	b := fillBase{host: r.Host, remoteAddr: r.RemoteAddr, rid: reqid.Of(r), srv: srv}
+	if r.URL.RawQuery != "" {
+		b.token = r.URL.Query().Get(access.TokenParam)
+	}
+	return b
+}
+
 // startFill runs f in the background, counted for Cleanup; done, if not
 // nil, runs after it.
-func (h *Handler) startFill(f *fill, c *cache.Cache, base *http.Request, next caddyhttp.Handler, stale *cache.Object, done func()) {
+func (h *Handler) startFill(f *fill, c *cache.Cache, base fillBase, next caddyhttp.Handler, stale *cache.Object, done func()) {
 	h.fillsRunning.Add(1)
 	go func() {
 		defer h.fillsRunning.Done()
@@ -83,7 +104,7 @@ func (h *Handler) startFill(f *fill, c *cache.Cache, base *http.Request, next ca
 // fetch_timeout): a viewer that leaves does not waste the fetch the next
 // one needs. base is the request that started it; next is its route's
 // next handler, the local origin when no remote one is configured.
-func (h *Handler) runFill(f *fill, c *cache.Cache, base *http.Request, next caddyhttp.Handler, stale *cache.Object) {
+func (h *Handler) runFill(f *fill, c *cache.Cache, base fillBase, next caddyhttp.Handler, stale *cache.Object) {
 	defer h.fills.Done(f.key, f)
 	gen := c.Gen(f.video)
 	staleX := xHitMem
@@ -98,7 +119,7 @@ func (h *Handler) runFill(f *fill, c *cache.Cache, base *http.Request, next cadd
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, h.fetchTimeout)
 	defer cancel()
-	rid := reqid.Of(base) // the request that started the fill: in the origin's logs too
+	rid := base.rid
 	resp, err := h.fetcher(next).Fetch(h.upstreamRequest(ctx, base, f.key, stale))
 	now := h.now()
 	if err != nil || resp.StatusCode >= 500 {
@@ -188,13 +209,13 @@ func statusOf(resp *http.Response) int {
 // query (a signed token is checked here, never forwarded or keyed), no
 // compression (the cache stores what it serves), conditional on the stale
 // copy's validators.
-func (h *Handler) upstreamRequest(ctx context.Context, base *http.Request, key string, stale *cache.Object) *http.Request {
+func (h *Handler) upstreamRequest(ctx context.Context, base fillBase, key string, stale *cache.Object) *http.Request {
 	// The fetch carries the viewer's media token, which the edge checked
 	// already, so the origin serves a private video's files; the cache key
 	// stays the path alone.
 	u := &url.URL{Path: key}
-	if tok := base.URL.Query().Get(access.TokenParam); tok != "" {
-		u.RawQuery = url.Values{access.TokenParam: {tok}}.Encode()
+	if base.token != "" {
+		u.RawQuery = url.Values{access.TokenParam: {base.token}}.Encode()
 	}
 	req := (&http.Request{
 		Method:     http.MethodGet,
@@ -202,12 +223,12 @@ func (h *Handler) upstreamRequest(ctx context.Context, base *http.Request, key s
 		RequestURI: u.RequestURI(),
 		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header:     http.Header{"Accept-Encoding": {"identity"}},
-		Host:       base.Host,
-		RemoteAddr: base.RemoteAddr,
+		Host:       base.host,
+		RemoteAddr: base.remoteAddr,
 		Body:       http.NoBody,
 	}).WithContext(ctx)
-	if id := reqid.Of(base); id != "" {
-		req.Header.Set(reqid.Header, id)
+	if base.rid != "" {
+		req.Header.Set(reqid.Header, base.rid)
 	}
 	if stale != nil {
 		if stale.ETag != "" {
@@ -219,8 +240,7 @@ func (h *Handler) upstreamRequest(ctx context.Context, base *http.Request, key s
 	if rs := h.role.current(); rs != nil && rs.nodeID != "" {
 		req.Header[cluster.EdgeHeader] = []string{rs.nodeID}
 	}
-	srv, _ := base.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
-	return upstream.Prepare(req, srv)
+	return upstream.Prepare(req, base.srv)
 }
 
 // fetcher is the upstream chain: parent edges first, then origins, or the

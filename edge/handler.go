@@ -251,7 +251,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, c *cache.Cache, key, id string, stale *cache.Object) error {
 	f, leader := h.fills.Join(key, func() *fill { return newFill(key, id) })
 	if leader {
-		h.startFill(f, c, r, next, stale, nil)
+		h.startFill(f, c, baseOf(r), next, stale, nil)
 	}
 	timer := time.NewTimer(h.coalesceWait)
 	defer timer.Stop()
@@ -314,7 +314,7 @@ func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, next caddyht
 // to cache, and requests that waited too long on another's fetch.
 func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, c *cache.Cache) error {
 	c.Stats().Misses.Add(1)
-	req := h.upstreamRequest(r.Context(), r, r.URL.Path, nil)
+	req := h.upstreamRequest(r.Context(), baseOf(r), r.URL.Path, nil)
 	for _, k := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
 		if v := r.Header.Get(k); v != "" {
 			req.Header.Set(k, v)

@@ -53,6 +53,7 @@ func successors(key string, k int) []string {
 // once; beyond that a prefetch is skipped, not queued, since a viewer
 // asking is worth more than a guess.
 func (h *Handler) prefetchAfter(c *cache.Cache, r *http.Request, next caddyhttp.Handler, key, video string) {
+	var base *fillBase
 	for _, k := range successors(key, h.prefetch) {
 		if h.fills.Has(k) || c.Has(k) {
 			continue
@@ -67,6 +68,10 @@ func (h *Handler) prefetchAfter(c *cache.Cache, r *http.Request, next caddyhttp.
 			<-h.prefetchSem
 			continue
 		}
-		h.startFill(f, c, r, next, nil, func() { <-h.prefetchSem })
+		if base == nil {
+			b := baseOf(r)
+			base = &b
+		}
+		h.startFill(f, c, *base, next, nil, func() { <-h.prefetchSem })
 	}
 }
