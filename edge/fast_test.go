@@ -272,6 +272,8 @@ func TestFastPathSendfile(t *testing.T) {
 		"GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-1\r\n\r\n",
 		"GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-2\r\nRange: bytes=100000-\r\n\r\n",
 		"GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-3\r\nRange: bytes=0-65535\r\n\r\n",
+		"GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-5\r\nRange: bytes=7-65542\r\n\r\n", // sendfile's least
+		"GET " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-6\r\nRange: bytes=7-65541\r\n\r\n", // one byte short: writev
 		"HEAD " + segPath + " HTTP/1.1\r\nHost: edge\r\nX-Request-ID: s-4\r\n\r\n",
 	} {
 		got, want := fast.roundTrip(req), ref.roundTrip(req)
@@ -300,7 +302,8 @@ func TestFastPathSendfile(t *testing.T) {
 }
 
 // TestFastPathHandsOff: what the fast path does not answer reaches the
-// handler on the same connection, which stays with net/http.
+// handler on the same connection, which comes back to the fast path when
+// the request ended with its head and stays with net/http otherwise.
 func TestFastPathHandsOff(t *testing.T) {
 	o := newTestOrigin(t)
 	f := newFastEdge(t, time.Minute, withOrigins(o.addr()))
