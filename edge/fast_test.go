@@ -644,6 +644,21 @@ func TestFastPathComesBackOnlyWhenSafe(t *testing.T) {
 	isHit := func(r []byte) bool {
 		return status(t, r) == 200 && strings.Contains(string(r), "X-Cache: HIT-MEM") && len(r) > 100_000
 	}
+	// threeHits reads the answer to a hit already sent, then sends and
+	// reads two more.
+	threeHits := func(t *testing.T, rc *rawConn) {
+		t.Helper()
+		for i := range 3 {
+			if i > 0 {
+				if _, err := io.WriteString(rc.c, hit); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if r := rc.read(false); !isHit(r) {
+				t.Fatalf("hit %d: %s", i, head(r))
+			}
+		}
+	}
 
 	t.Run("pipelined behind a miss", func(t *testing.T) {
 		before, returns := f.slow.Load(), f.role.fastReturns.Load()
@@ -655,16 +670,7 @@ func TestFastPathComesBackOnlyWhenSafe(t *testing.T) {
 		if r := rc.read(false); status(t, r) != 404 {
 			t.Fatalf("miss: %s", head(r))
 		}
-		for i := range 3 {
-			if i > 0 {
-				if _, err := io.WriteString(rc.c, hit); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if r := rc.read(false); !isHit(r) {
-				t.Fatalf("hit %d: %s", i, head(r))
-			}
-		}
+		threeHits(t, rc)
 		if got := f.slow.Load() - before; got != 4 || f.role.fastReturns.Load() != returns {
 			t.Fatalf("net/http served %d of 4, returns %d: the connection came back with a request in net/http's hands",
 				got, f.role.fastReturns.Load()-returns)
@@ -699,16 +705,7 @@ func TestFastPathComesBackOnlyWhenSafe(t *testing.T) {
 		if !strings.Contains(string(r), "X-Cache: MISS") || !bytes.HasSuffix(r, segment(200_000)) {
 			t.Fatalf("the streamed miss is not whole: %s", head(r))
 		}
-		for i := range 3 {
-			if i > 0 {
-				if _, err := io.WriteString(rc.c, hit); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if r := rc.read(false); !isHit(r) {
-				t.Fatalf("hit %d: %s", i, head(r))
-			}
-		}
+		threeHits(t, rc)
 		// net/http took the early request's first byte while it watched
 		// for the client going away; the byte went back with the socket.
 		if got := f.slow.Load() - before; got != 1 || f.role.fastReturns.Load() != returns+1 {

@@ -102,7 +102,7 @@ func (h *Handler) startFill(f *fill, c *cache.Cache, base fillBase, next caddyht
 // a stale copy exists), then stores a cacheable 200. It runs detached
 // from any one viewer (under the config's context, bounded by
 // fetch_timeout): a viewer that leaves does not waste the fetch the next
-// one needs. base is the request that started it; next is its route's
+// one needs. base is read from the request that started it; next is its route's
 // next handler, the local origin when no remote one is configured.
 func (h *Handler) runFill(f *fill, c *cache.Cache, base fillBase, next caddyhttp.Handler, stale *cache.Object) {
 	defer h.fills.Done(f.key, f)
@@ -119,7 +119,7 @@ func (h *Handler) runFill(f *fill, c *cache.Cache, base fillBase, next caddyhttp
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, h.fetchTimeout)
 	defer cancel()
-	rid := base.rid
+	rid := base.rid // the request that started the fill: in the origin's logs too
 	resp, err := h.fetcher(next).Fetch(h.upstreamRequest(ctx, base, f.key, stale))
 	now := h.now()
 	if err != nil || resp.StatusCode >= 500 {
