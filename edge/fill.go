@@ -24,6 +24,7 @@ import (
 // closes; a fetched body keeps arriving in stream after that.
 type fill struct {
 	key, video string
+	gen        uint64 // the video's purge generation when the fill began
 	ready      chan struct{}
 	once       sync.Once
 
@@ -38,8 +39,8 @@ type fill struct {
 	pass   bool  // too large to cache: each waiter fetches for itself
 }
 
-func newFill(key, video string) *fill {
-	return &fill{key: key, video: video, ready: make(chan struct{})}
+func newFill(key, video string, gen uint64) *fill {
+	return &fill{key: key, video: video, gen: gen, ready: make(chan struct{})}
 }
 
 func (f *fill) settle(set func()) {
@@ -106,7 +107,7 @@ func (h *Handler) startFill(f *fill, c *cache.Cache, base fillBase, next caddyht
 // next handler, the local origin when no remote one is configured.
 func (h *Handler) runFill(f *fill, c *cache.Cache, base fillBase, next caddyhttp.Handler, stale *cache.Object) {
 	defer h.fills.Done(f.key, f)
-	gen := c.Gen(f.video)
+	gen := f.gen
 	staleX := xHitMem
 	if stale == nil {
 		if o, ok := c.Disk(f.key); ok {

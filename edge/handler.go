@@ -249,9 +249,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 // serveMiss joins (or starts) the fill for key and answers from it.
 func (h *Handler) serveMiss(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, c *cache.Cache, key, id string, stale *cache.Object) error {
-	f, leader := h.fills.Join(key, func() *fill { return newFill(key, id) })
+	gen := c.Gen(id)
+	f, leader := h.fills.Join(key, func() *fill { return newFill(key, id, gen) })
 	if leader {
 		h.startFill(f, c, baseOf(r), next, stale, nil)
+	} else if f.gen != gen {
+		// The fill began before a purge of this video, and may still be
+		// registered after it answered: its bytes are what was purged.
+		return h.passThrough(w, r, next, c)
 	}
 	timer := time.NewTimer(h.coalesceWait)
 	defer timer.Stop()

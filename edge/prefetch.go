@@ -63,7 +63,7 @@ func (h *Handler) prefetchAfter(c *cache.Cache, r *http.Request, next caddyhttp.
 		default:
 			return
 		}
-		f, leader := h.fills.Join(k, func() *fill { return newFill(k, video) })
+		f, leader := h.fills.Join(k, func() *fill { return newFill(k, video, c.Gen(video)) })
 		if !leader {
 			<-h.prefetchSem
 			continue
