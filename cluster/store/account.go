@@ -24,15 +24,26 @@ var nameRule = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,31}$`)
 func ValidName(name string) bool { return nameRule.MatchString(name) }
 
 func (t *Tx) user(id string) (*model.User, error) {
-	var u model.User
-	ok, err := getJSON(t.tx.Bucket(bucketUsers), id, &u)
-	if err != nil {
-		return nil, err
+	return txRead(t, t.cache.users, t.w.users, bucketUsers, id, "user")
+}
+
+// putUser writes u, and keeps a copy for the store's cache.
+func (t *Tx) putUser(u *model.User) error {
+	if err := putJSON(t.tx.Bucket(bucketUsers), u.ID, u); err != nil {
+		return err
 	}
-	if !ok {
-		return nil, fmt.Errorf("user %q: %w", id, ErrNotFound)
+	t.w.users[u.ID] = t.cache.users.clone(u)
+	return nil
+}
+
+// putToken writes k, and keeps a copy for the store's cache (keyed by
+// the hash requests present).
+func (t *Tx) putToken(k *model.APIToken) error {
+	if err := putJSON(t.tx.Bucket(bucketTokens), k.ID, k); err != nil {
+		return err
 	}
-	return &u, nil
+	t.w.tokens[k.Hash] = t.cache.tokens.clone(k)
+	return nil
 }
 
 // CreateUser adds an account with a free, valid name.
@@ -68,7 +79,7 @@ func (t *Tx) CreateUser(c *command.CreateUser) (*model.User, error) {
 	if err := t.tx.Bucket(bucketUsersName).Put([]byte(u.Name), []byte(u.ID)); err != nil {
 		return nil, err
 	}
-	return &u, putJSON(t.tx.Bucket(bucketUsers), u.ID, &u)
+	return &u, t.putUser(&u)
 }
 
 // UpdateUser changes the fields c sets.
@@ -102,7 +113,7 @@ func (t *Tx) UpdateUser(c *command.UpdateUser) (*model.User, error) {
 		u.PasswordHash = *c.PasswordHash
 	}
 	u.UpdatedAt = c.At
-	return u, putJSON(t.tx.Bucket(bucketUsers), u.ID, u)
+	return u, t.putUser(u)
 }
 
 // AddPasskey records a new credential of an existing user. A credential ID
@@ -214,7 +225,7 @@ func (t *Tx) CreateToken(c *command.CreateToken) (*model.APIToken, error) {
 	if err := t.tx.Bucket(bucketTokensHash).Put([]byte(k.Hash), []byte(k.ID)); err != nil {
 		return nil, err
 	}
-	return &k, putJSON(t.tx.Bucket(bucketTokens), k.ID, &k)
+	return &k, t.putToken(&k)
 }
 
 // DeleteToken revokes a token of c.UserID.
@@ -230,6 +241,7 @@ func (t *Tx) DeleteToken(c *command.DeleteToken) (*model.APIToken, error) {
 	if err := t.tx.Bucket(bucketTokensHash).Delete([]byte(k.Hash)); err != nil {
 		return nil, err
 	}
+	t.w.tokens[k.Hash] = nil
 	return &k, t.tx.Bucket(bucketTokens).Delete([]byte(c.ID))
 }
 
@@ -246,7 +258,7 @@ func (t *Tx) TouchToken(c *command.TouchToken) (*model.APIToken, error) {
 	if c.At.After(k.LastUsedAt) {
 		k.LastUsedAt = c.At
 	}
-	return &k, putJSON(t.tx.Bucket(bucketTokens), k.ID, &k)
+	return &k, t.putToken(&k)
 }
 
 // PutChallenge stores a ceremony in progress, living ChallengeLifetime from
@@ -428,7 +440,7 @@ func (t *Tx) addOwned(v *model.Video, at time.Time) error {
 	}
 	u.UploadedToday += v.SizeBytes
 	u.StorageUsed += v.SizeBytes
-	return putJSON(t.tx.Bucket(bucketUsers), u.ID, u)
+	return t.putUser(u)
 }
 
 // removeOwned undoes addOwned's index entry and storage use.
@@ -444,5 +456,5 @@ func (t *Tx) removeOwned(v *model.Video) error {
 		return nil
 	}
 	u.StorageUsed = max(0, u.StorageUsed-v.SizeBytes)
-	return putJSON(t.tx.Bucket(bucketUsers), u.ID, u)
+	return t.putUser(u)
 }

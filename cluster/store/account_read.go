@@ -14,7 +14,16 @@ import (
 
 // User returns an account by ID.
 func (s *Store) User(id string) (*model.User, error) {
-	return readOne[model.User](s, bucketUsers, id, "user")
+	u, gen := s.cache.users.get(id)
+	if u != nil {
+		return u, nil
+	}
+	u, err := readOne[model.User](s, bucketUsers, id, "user")
+	if err != nil {
+		return nil, err
+	}
+	s.cache.users.fill(id, u, gen)
+	return u, nil
 }
 
 // UserByName returns an account by its handle.
@@ -83,7 +92,10 @@ func (s *Store) Sessions(userID string) ([]*model.Session, error) {
 
 // TokenByHash returns the API token whose secret hashes to hash.
 func (s *Store) TokenByHash(hash string) (*model.APIToken, error) {
-	var k *model.APIToken
+	k, gen := s.cache.tokens.get(hash)
+	if k != nil {
+		return k, nil
+	}
 	err := s.view(func(tx *bbolt.Tx) error {
 		id := tx.Bucket(bucketTokensHash).Get([]byte(hash))
 		if id == nil {
@@ -99,6 +111,7 @@ func (s *Store) TokenByHash(hash string) (*model.APIToken, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.cache.tokens.fill(hash, k, gen)
 	return k, nil
 }
 

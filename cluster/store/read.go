@@ -16,6 +16,10 @@ import (
 
 // Video returns one video.
 func (s *Store) Video(id string) (*model.Video, error) {
+	cached, gen := s.cache.videos.get(id)
+	if cached != nil {
+		return cached, nil
+	}
 	var v model.Video
 	err := s.view(func(tx *bbolt.Tx) error {
 		ok, err := getJSON(tx.Bucket(bucketVideos), id, &v)
@@ -30,27 +34,52 @@ func (s *Store) Video(id string) (*model.Video, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.cache.videos.fill(id, &v, gen)
 	return &v, nil
 }
 
-// Videos returns the given videos in that order, skipping any that are gone.
+// Videos returns the given videos in that order, skipping any that are
+// gone. Each is as some commit left it; those not in the cache are read
+// in one transaction.
 func (s *Store) Videos(ids []string) ([]*model.Video, error) {
-	out := make([]*model.Video, 0, len(ids))
-	err := s.view(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketVideos)
-		for _, id := range ids {
-			var v model.Video
-			ok, err := getJSON(b, id, &v)
-			if err != nil {
-				return err
-			}
-			if ok {
-				out = append(out, &v)
-			}
+	found := make([]*model.Video, len(ids))
+	gens := make([]uint64, len(ids))
+	misses := 0
+	for i, id := range ids {
+		if found[i], gens[i] = s.cache.videos.get(id); found[i] == nil {
+			misses++
 		}
-		return nil
-	})
-	return out, err
+	}
+	if misses > 0 {
+		err := s.view(func(tx *bbolt.Tx) error {
+			b := tx.Bucket(bucketVideos)
+			for i, id := range ids {
+				if found[i] != nil {
+					continue
+				}
+				var v model.Video
+				ok, err := getJSON(b, id, &v)
+				if err != nil {
+					return err
+				}
+				if ok {
+					found[i] = &v
+					s.cache.videos.fill(id, &v, gens[i])
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*model.Video, 0, len(ids))
+	for _, v := range found {
+		if v != nil {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // ListVideos pages through videos newest first. cursor is the opaque value a

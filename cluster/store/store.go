@@ -90,6 +90,8 @@ type Store struct {
 	// mu guards db against the swap in Restore.
 	mu sync.RWMutex
 	db *bbolt.DB
+	// cache holds decoded records (see recordCache).
+	cache caches
 }
 
 // Open opens or creates the store file at path.
@@ -98,7 +100,7 @@ func Open(path string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{path: path, cfg: cfg, db: db}, nil
+	return &Store{path: path, cfg: cfg, db: db, cache: newCaches()}, nil
 }
 
 func openDB(path string, cfg Config) (*bbolt.DB, error) {
@@ -163,15 +165,20 @@ func (s *Store) Update(applied uint64, fn func(*Tx) error) (*Tx, error) {
 	if s.db == nil {
 		return nil, errors.New("store is closed")
 	}
-	t := &Tx{changed: map[string]*change{}}
+	t := &Tx{changed: map[string]*change{}, w: newWritten(), cache: s.cache}
 	err := s.db.Update(func(btx *bbolt.Tx) error {
 		t.tx = btx
 		if err := fn(t); err != nil {
 			return err
 		}
-		return putUint(btx.Bucket(bucketMeta), keyApplied, applied)
+		if err := putUint(btx.Bucket(bucketMeta), keyApplied, applied); err != nil {
+			return err
+		}
+		s.cache.drop(t.w)
+		return nil
 	})
 	t.tx = nil
+	s.cache.settle(t.w, err == nil)
 	if err != nil {
 		return nil, err
 	}
@@ -266,6 +273,7 @@ func (s *Store) Restore(r io.Reader) error {
 	if err := os.Rename(tmp, s.path); err != nil {
 		return fmt.Errorf("restore: swap: %w", err)
 	}
+	s.cache.reset()
 	db, err := openDB(s.path, s.cfg)
 	if err != nil {
 		return fmt.Errorf("restore: reopen: %w", err)

@@ -18,6 +18,10 @@ import (
 type Tx struct {
 	tx      *bbolt.Tx
 	changed map[string]*change
+	// w holds a clone of each cached record as written (nil: deleted),
+	// for the store's caches once the transaction commits.
+	w     written
+	cache caches
 }
 
 // change is what the index must do for one video after the transaction.
@@ -43,6 +47,7 @@ func (t *Tx) markChanged(v *model.Video, reindex bool) {
 
 func (t *Tx) markDeleted(id string) {
 	t.changed[id] = &change{reindex: true}
+	t.w.videos[id] = nil
 }
 
 func timeKey(at time.Time, id string) []byte {
@@ -51,15 +56,7 @@ func timeKey(at time.Time, id string) []byte {
 }
 
 func (t *Tx) video(id string) (*model.Video, error) {
-	var v model.Video
-	ok, err := getJSON(t.tx.Bucket(bucketVideos), id, &v)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("video %q: %w", id, ErrNotFound)
-	}
-	return &v, nil
+	return txRead(t, t.cache.videos, t.w.videos, bucketVideos, id, "video")
 }
 
 func (t *Tx) putVideo(v *model.Video, reindex bool) error {
@@ -67,6 +64,7 @@ func (t *Tx) putVideo(v *model.Video, reindex bool) error {
 		return fmt.Errorf("put video %s: %w", v.ID, err)
 	}
 	t.markChanged(v, reindex)
+	t.w.videos[v.ID] = v.Clone()
 	return nil
 }
 

@@ -1,0 +1,276 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stratavideo/strata/cluster/command"
+	"github.com/stratavideo/strata/cluster/model"
+)
+
+func (h *harness) retitle(id, title string) {
+	h.t.Helper()
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		return tx.UpdateVideo(&command.UpdateVideo{Stamp: h.at(), ID: id, Title: &title})
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) title(id string) string {
+	h.t.Helper()
+	v, err := h.s.Video(id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return v.Title
+}
+
+// TestVideoCacheFollowsCommits: reads after a write, a delete, a failed
+// transaction and a restore show what bbolt holds, and editing a video
+// that was read never edits what the next read gets.
+func TestVideoCacheFollowsCommits(t *testing.T) {
+	h := newHarness(t)
+	h.setup("v1", "j1", 1)
+	if got := h.title("v1"); got != "v1" {
+		t.Fatalf("title %q", got)
+	}
+	h.retitle("v1", "second")
+	if got := h.title("v1"); got != "second" {
+		t.Fatalf("after an update: %q", got)
+	}
+
+	v, _ := h.s.Video("v1")
+	v.Title, v.Tags = "edited by a caller", append(v.Tags, "x")
+	if got, _ := h.s.Video("v1"); got.Title != "second" || len(got.Tags) != 0 {
+		t.Fatalf("a caller's edit reached the cache: %+v", got)
+	}
+	vs, err := h.s.Videos([]string{"gone", "v1"})
+	if err != nil || len(vs) != 1 || vs[0].Title != "second" {
+		t.Fatalf("Videos = %v, %v", vs, err)
+	}
+
+	// A transaction that fails after writing commits nothing.
+	h.applied++
+	boom := errors.New("boom")
+	_, err = h.s.Update(h.applied, func(tx *Tx) error {
+		title := "never committed"
+		if _, err := tx.UpdateVideo(&command.UpdateVideo{Stamp: h.at(), ID: "v1", Title: &title}); err != nil {
+			return err
+		}
+		if got, _ := tx.video("v1"); got.Title != title {
+			t.Errorf("the transaction reads %q, not its own write", got.Title)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("update: %v", err)
+	}
+	if got := h.title("v1"); got != "second" {
+		t.Fatalf("after a failed transaction: %q", got)
+	}
+
+	// A restore replaces what the cache held.
+	sn, err := h.s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var img bytes.Buffer
+	if _, err := sn.WriteTo(&img); err != nil {
+		t.Fatal(err)
+	}
+	sn.Release()
+	h.retitle("v1", "third")
+	if got := h.title("v1"); got != "third" {
+		t.Fatalf("after the second update: %q", got)
+	}
+	if err := h.s.Restore(&img); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.title("v1"); got != "second" {
+		t.Fatalf("after a restore: %q", got)
+	}
+
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		return tx.DeleteVideo(&command.DeleteVideo{Stamp: h.at(), ID: "v1"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.s.Video("v1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after a delete: %v", err)
+	}
+}
+
+// TestRecordCacheRefusesAReadOlderThanACommit: a reader that decoded a
+// record before a commit does not put that value in the cache after it.
+func TestRecordCacheRefusesAReadOlderThanACommit(t *testing.T) {
+	c := newCaches().videos
+	old := &model.Video{ID: "v", Title: "old"}
+	_, gen := c.get("v")
+	// A commit of v happens while the reader decodes.
+	tx := map[string]*model.Video{"v": {ID: "v", Title: "new"}}
+	c.drop(tx)
+	c.fill("v", old, gen)
+	if v, _ := c.get("v"); v != nil {
+		t.Fatalf("cache took a read from before the commit's start: %q", v.Title)
+	}
+	// A read while the commit is in flight may have seen either side.
+	_, gen = c.get("v")
+	c.fill("v", old, gen)
+	if v, _ := c.get("v"); v != nil {
+		t.Fatalf("cache took a read from during the commit: %q", v.Title)
+	}
+	c.settle(tx, true)
+	c.fill("v", old, gen)
+	if v, _ := c.get("v"); v == nil || v.Title != "new" {
+		t.Fatalf("cache holds %+v, want the committed title", v)
+	}
+}
+
+// TestVideoCacheMonotonicUnderLoad: while one writer retitles a video with
+// a rising counter, readers never see the counter go back, and a read
+// that starts after an update returned sees at least that update.
+func TestVideoCacheMonotonicUnderLoad(t *testing.T) {
+	h := newHarness(t)
+	h.setup("v1", "j1", 1)
+	h.retitle("v1", "0")
+	const writes = 2000
+	var acked atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, 8)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			last := int64(-1)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				floor := acked.Load()
+				v, err := h.s.Video("v1")
+				if err != nil {
+					errs <- err
+					return
+				}
+				n, _ := strconv.ParseInt(v.Title, 10, 64)
+				if n < last || n < floor {
+					errs <- fmt.Errorf("read %d after reading %d, with %d acknowledged", n, last, floor)
+					return
+				}
+				last = n
+			}
+		}()
+	}
+	for i := int64(1); i <= writes; i++ {
+		h.retitle("v1", strconv.FormatInt(i, 10))
+		acked.Store(i)
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := h.title("v1"); got != strconv.Itoa(writes) {
+		t.Fatalf("final title %q", got)
+	}
+}
+
+// TestVideoCacheBounded: the cache keeps at most cacheSize videos, and a
+// video it dropped is read from bbolt again.
+func TestVideoCacheBounded(t *testing.T) {
+	h := newHarness(t)
+	n := cacheSize + 50
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		for i := range n {
+			id := "v" + strconv.Itoa(i)
+			if _, err := tx.CreateVideo(&command.CreateVideo{Stamp: h.at(), Video: model.Video{ID: id, Title: id}}); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		id := "v" + strconv.Itoa(i)
+		if got := h.title(id); got != id {
+			t.Fatalf("%s has title %q", id, got)
+		}
+	}
+	if got := len(h.s.cache.videos.m); got > cacheSize {
+		t.Fatalf("cache holds %d videos", got)
+	}
+}
+
+// TestAccountCachesFollowCommits: the user and token a request is
+// authenticated with are as the last commit left them: a disabled user,
+// a revoked token, a recorded use and an upload's storage show at once.
+func TestAccountCachesFollowCommits(t *testing.T) {
+	h := newHarness(t)
+	u := h.mustUser("u1", "alice")
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		return tx.CreateToken(&command.CreateToken{Stamp: h.at(), Token: model.APIToken{
+			ID: "k1", UserID: u.ID, Name: "ci", Scopes: []model.Scope{model.ScopeUpload}, Hash: "h1"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := h.s.TokenByHash("h1")
+	if err != nil || k.ID != "k1" || !k.LastUsedAt.IsZero() {
+		t.Fatalf("token = %+v, %v", k, err)
+	}
+	k.Scopes[0] = model.ScopeAdmin // a caller's edit
+	if k, _ := h.s.TokenByHash("h1"); k.Scopes[0] != model.ScopeUpload {
+		t.Fatalf("a caller's edit reached the cache: %v", k.Scopes)
+	}
+
+	used := h.now.Add(time.Hour)
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		return tx.TouchToken(&command.TouchToken{Stamp: command.Stamp{At: used}, ID: "k1"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := h.s.TokenByHash("h1"); !k.LastUsedAt.Equal(used) {
+		t.Fatalf("last use %v, want %v", k.LastUsedAt, used)
+	}
+
+	if got, _ := h.s.User(u.ID); got.Disabled || got.StorageUsed != 0 {
+		t.Fatalf("user = %+v", got)
+	}
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		return tx.CreateVideo(&command.CreateVideo{Stamp: h.at(), Video: model.Video{ID: "v1", Title: "v1", Owner: u.ID, SizeBytes: 1000}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.s.User(u.ID); got.StorageUsed != 1000 {
+		t.Fatalf("storage used %d after an upload", got.StorageUsed)
+	}
+	off := true
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		return tx.UpdateUser(&command.UpdateUser{Stamp: h.at(), ID: u.ID, Disabled: &off})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.s.User(u.ID); !got.Disabled {
+		t.Fatal("a disabled user reads as enabled")
+	}
+
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		return tx.DeleteToken(&command.DeleteToken{Stamp: h.at(), ID: "k1", UserID: u.ID})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := h.s.TokenByHash("h1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a revoked token still reads: %+v, %v", k, err)
+	}
+}
