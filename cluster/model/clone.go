@@ -2,8 +2,8 @@ package model
 
 import "slices"
 
-// Clone returns a deep copy of v. The store keeps decoded videos in a
-// cache and hands out clones, so a caller that edits the video it got
+// Clone returns a deep copy of v. The store keeps decoded records in a
+// cache and hands out clones, so a caller that edits the record it got
 // (the FSM's read-modify-write, an API view) never edits the cached one.
 // TestCloneSharesNothing walks every field, so a new slice or pointer
 // field that Clone forgets fails it.
@@ -26,5 +26,24 @@ func (v *Video) Clone() *Video {
 	c.MediaHolders = slices.Clone(v.MediaHolders)
 	c.Captions = slices.Clone(v.Captions)
 	c.RecentViews = slices.Clone(v.RecentViews)
+	return &c
+}
+
+// Clone returns a deep copy of u (see Video.Clone).
+func (u *User) Clone() *User {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	return &c
+}
+
+// Clone returns a deep copy of k (see Video.Clone).
+func (k *APIToken) Clone() *APIToken {
+	if k == nil {
+		return nil
+	}
+	c := *k
+	c.Scopes = slices.Clone(k.Scopes)
 	return &c
 }

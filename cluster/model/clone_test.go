@@ -93,19 +93,29 @@ func shares(a, b reflect.Value, path string) string {
 	return ""
 }
 
-// TestCloneSharesNothing: a clone equals its video, encodes to the same
-// JSON, and shares no slice or pointer with it, for every field the
-// type has now or gains later.
-func TestCloneSharesNothing(t *testing.T) {
-	var v Video
-	fill(t, reflect.ValueOf(&v).Elem(), 0)
-	c := v.Clone()
-	if !reflect.DeepEqual(&v, c) {
-		t.Fatalf("clone differs:\n%+v\n%+v", v, *c)
+// checkClone fills every field of a new T, clones it, and fails if the
+// clone differs or shares a slice or pointer with the original.
+func checkClone[T any](t *testing.T, clone func(*T) *T) *T {
+	t.Helper()
+	v := new(T)
+	fill(t, reflect.ValueOf(v).Elem(), 0)
+	c := clone(v)
+	if !reflect.DeepEqual(v, c) {
+		t.Fatalf("clone differs:\n%+v\n%+v", *v, *c)
 	}
-	if p := shares(reflect.ValueOf(&v).Elem(), reflect.ValueOf(c).Elem(), "Video"); p != "" {
+	if p := shares(reflect.ValueOf(v).Elem(), reflect.ValueOf(c).Elem(), reflect.TypeOf(v).Elem().Name()); p != "" {
 		t.Fatalf("clone shares %s with the original", p)
 	}
+	return v
+}
+
+// TestCloneSharesNothing: a clone equals its record and shares no slice
+// or pointer with it, for every field the types have now or gain later.
+func TestCloneSharesNothing(t *testing.T) {
+	checkClone(t, (*User).Clone)
+	checkClone(t, (*APIToken).Clone)
+	v := checkClone(t, (*Video).Clone)
+	c := v.Clone()
 	c.Tags[0] = "changed"
 	c.Storyboard.Sprites[0] = "changed"
 	if v.Tags[0] != "x" || v.Storyboard.Sprites[0] != "x" {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/stratavideo/strata/cluster/model"
@@ -156,12 +155,8 @@ type caches struct {
 func newCaches() caches {
 	return caches{
 		videos: newRecordCache((*model.Video).Clone),
-		users:  newRecordCache(func(u *model.User) *model.User { c := *u; return &c }),
-		tokens: newRecordCache(func(k *model.APIToken) *model.APIToken {
-			c := *k
-			c.Scopes = slices.Clone(k.Scopes)
-			return &c
-		}),
+		users:  newRecordCache((*model.User).Clone),
+		tokens: newRecordCache((*model.APIToken).Clone),
 	}
 }
 
