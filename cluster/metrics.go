@@ -34,7 +34,8 @@ func registerMetrics(reg prometheus.Registerer, n *Node) error {
 	return nil
 }
 
-// raftCollector reads Raft's own figures at each scrape.
+// raftCollector reads Raft's own figures, and the store's cache counters,
+// at each scrape.
 type raftCollector struct{ n *Node }
 
 var (
@@ -47,11 +48,13 @@ var (
 		"Seconds since a follower last heard from the leader (0 on the leader).", nil, nil)
 	raftVotersDesc  = prometheus.NewDesc("strata_raft_voters", "Voters in the Raft configuration.", nil, nil)
 	raftServersDesc = prometheus.NewDesc("strata_raft_servers", "Servers (voters and non-voters) in the Raft configuration.", nil, nil)
+	storeCacheDesc  = prometheus.NewDesc("strata_store_cache_reads_total",
+		"Reads of decoded records (video, user, token) by whether the store's cache had them.", []string{"kind", "result"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *raftCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{raftStateDesc, raftTermDesc, raftCommitDesc, raftLastContactDesc, raftVotersDesc, raftServersDesc} {
+	for _, d := range []*prometheus.Desc{raftStateDesc, raftTermDesc, raftCommitDesc, raftLastContactDesc, raftVotersDesc, raftServersDesc, storeCacheDesc} {
 		ch <- d
 	}
 }
@@ -61,6 +64,10 @@ func (c *raftCollector) Collect(ch chan<- prometheus.Metric) {
 	co := c.n.c()
 	if co == nil || co.raft == nil {
 		return
+	}
+	for _, st := range co.store.CacheStats() {
+		ch <- prometheus.MustNewConstMetric(storeCacheDesc, prometheus.CounterValue, float64(st.Hits), st.Kind, "hit")
+		ch <- prometheus.MustNewConstMetric(storeCacheDesc, prometheus.CounterValue, float64(st.Misses), st.Kind, "miss")
 	}
 	r := co.raft
 	state := r.State()

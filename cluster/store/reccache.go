@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/stratavideo/strata/cluster/model"
 )
@@ -29,6 +30,9 @@ const cacheSize = 4096
 // are never handed out, only clones of them.
 type recordCache[T any] struct {
 	clone func(*T) *T
+	// hits and misses count gets, for the operator's metrics: a low hit
+	// ratio says the catalog's working set outgrew cacheSize.
+	hits, misses atomic.Uint64
 
 	mu  sync.Mutex
 	gen uint64
@@ -49,8 +53,10 @@ func (c *recordCache[T]) get(key string) (*T, uint64) {
 	v, gen := c.m[key], c.gen
 	c.mu.Unlock()
 	if v != nil {
+		c.hits.Add(1)
 		return c.clone(v), gen
 	}
+	c.misses.Add(1)
 	return nil, gen
 }
 
@@ -189,4 +195,19 @@ func (c caches) reset() {
 	c.videos.reset()
 	c.users.reset()
 	c.tokens.reset()
+}
+
+// CacheStats is how often reads of one record kind found it in the cache.
+type CacheStats struct {
+	Kind         string
+	Hits, Misses uint64
+}
+
+// CacheStats reports the caches' hits and misses since the store opened.
+func (s *Store) CacheStats() []CacheStats {
+	return []CacheStats{
+		{"video", s.cache.videos.hits.Load(), s.cache.videos.misses.Load()},
+		{"user", s.cache.users.hits.Load(), s.cache.users.misses.Load()},
+		{"token", s.cache.tokens.hits.Load(), s.cache.tokens.misses.Load()},
+	}
 }

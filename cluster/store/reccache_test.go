@@ -38,8 +38,18 @@ func (h *harness) title(id string) string {
 func TestVideoCacheFollowsCommits(t *testing.T) {
 	h := newHarness(t)
 	h.setup("v1", "j1", 1)
+	before := h.s.CacheStats()[0]
 	if got := h.title("v1"); got != "v1" {
 		t.Fatalf("title %q", got)
+	}
+	if got := h.s.CacheStats()[0]; got.Kind != "video" || got.Hits != before.Hits+1 || got.Misses != before.Misses {
+		// CreateVideo's commit left v1 in the cache.
+		t.Fatalf("cache stats %+v after %+v: want one hit", got, before)
+	}
+	h.s.cache.videos.reset()
+	h.title("v1")
+	if got := h.s.CacheStats()[0]; got.Misses != before.Misses+1 {
+		t.Fatalf("cache stats %+v after %+v: want one miss", got, before)
 	}
 	h.retitle("v1", "second")
 	if got := h.title("v1"); got != "second" {

@@ -153,7 +153,8 @@ func TestRequestIDEdgeToOrigin(t *testing.T) {
 		`strata_jobs_finished_total{kind="transcode",result="done"}`,
 		`strata_http_requests_total{code="200",route="media manifest"}`,
 		`strata_http_request_duration_seconds_count{route="media manifest"}`,
-		`strata_http_requests_total{code="201",route="/api/v1/uploads/"}`) // tus's creation
+		`strata_http_requests_total{code="201",route="/api/v1/uploads/"}`, // tus's creation
+		`strata_store_cache_reads_total{kind="video",result="hit"}`)
 	phase("both nodes' /metrics have every family")
 }
 
