@@ -263,31 +263,80 @@ func (n *Node) readdressAlone(c *core, rc *raft.Config, self raft.Server) error 
 }
 
 // openLogStore opens Raft's log and stable store: raftlog's synced journal
-// in front of raft-boltdb, which receives entries in batches (see package
-// raftlog). (raft-wal was tried
-// for its single fsync per append, but v0.4.0, the newest the module proxy
+// in front of raftlog's segment files, which receive entries in batches
+// (see package raftlog). A raft-boltdb file left by an earlier version
+// (raft.db) is moved into the segments first. (raft-wal was tried for its
+// single fsync per append, but v0.4.0, the newest the module proxy
 // serves, leaves a segment sealed without an index after a tail
 // truncation, and the node cannot start again: hashicorp/raft-wal#31,
 // fixed after that release. Our kill -9 tests hit it.)
 func openLogStore(dir string, noSync bool, logger *slog.Logger) (*raftlog.Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("raft log dir: %w", err)
 	}
-	b, err := raftboltdb.New(raftboltdb.Options{
-		Path: filepath.Join(dir, "raft.db"),
-		// The freelist is rebuilt at open instead of written with every
-		// commit (as etcd runs bbolt): the log's file churns (appends,
-		// then compaction), and each commit writes fewer pages.
-		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second, FreelistType: bbolt.FreelistMapType, NoFreelistSync: true},
-		NoSync:      noSync,
-	})
+	segs, err := raftlog.OpenSegments(dir, noSync)
 	if err != nil {
 		return nil, fmt.Errorf("open raft log: %w", err)
 	}
-	s, err := raftlog.New(b, raftlog.Options{Dir: dir, Logger: logger, NoSync: noSync})
+	if err := importBoltLog(dir, segs, logger); err != nil {
+		segs.Close()
+		return nil, err
+	}
+	s, err := raftlog.New(segs, raftlog.Options{Dir: dir, Logger: logger, NoSync: noSync})
 	if err != nil {
-		b.Close()
+		segs.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// importBoltLog moves an earlier version's log into segs: the
+// raft-boltdb file, with the journal entries it had not received yet,
+// then removes the file. Until the removal a restart imports again from
+// the start, so a node stopped halfway loses nothing.
+func importBoltLog(dir string, segs *raftlog.Segments, logger *slog.Logger) error {
+	path := filepath.Join(dir, "raft.db")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	open := func() (*raftboltdb.BoltStore, error) {
+		b, err := raftboltdb.New(raftboltdb.Options{
+			Path:        path,
+			BoltOptions: &bbolt.Options{Timeout: 5 * time.Second, FreelistType: bbolt.FreelistMapType, NoFreelistSync: true},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open the earlier raft log %s: %w", path, err)
+		}
+		return b, nil
+	}
+	b, err := open()
+	if err != nil {
+		return err
+	}
+	// The journal's entries go to the old file first (as that version
+	// did at start-up), and the journal is left empty.
+	old, err := raftlog.New(b, raftlog.Options{Dir: dir, Logger: logger})
+	if err != nil {
+		b.Close()
+		return fmt.Errorf("recover the earlier raft log's journal: %w", err)
+	}
+	if err := old.Close(); err != nil {
+		return fmt.Errorf("close the earlier raft log: %w", err)
+	}
+	if b, err = open(); err != nil {
+		return err
+	}
+	err = segs.Import(b)
+	err = errors.Join(err, b.Close())
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("remove the earlier raft log: %w", err)
+	}
+	logger.Info("raft log: moved the earlier raft-boltdb log into segment files")
+	return nil
 }

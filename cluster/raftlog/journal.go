@@ -223,23 +223,24 @@ func (j *journal) recover(last uint64, legacy [][]byte) ([]*raft.Log, error) {
 		keep(decodeRecords(data))
 	}
 	start := last + 1
-	if last == 0 {
-		// An empty backend: the log may start anywhere (after a
-		// snapshot). The entries written since are the run that ends at
-		// the highest index; records before a gap are older ones the
-		// backend had and deleted. Those of a deleted tail never remain
-		// (it is reset durably first), and committed ones that ran on
-		// into the new run are harmless: the same entries again.
+	if last == 0 || byIndex[start] == nil {
+		// An empty backend, or Raft stored entries past a gap (a
+		// follower given a snapshot beyond its log): the log continues
+		// anywhere after last. The entries written since are the run
+		// that ends at the highest index; records before a gap are
+		// older ones the backend had and deleted. Those of a deleted
+		// tail never remain (it is reset durably first), and committed
+		// ones that ran on into the new run are harmless: the same
+		// entries again.
 		var top uint64
 		for i := range byIndex {
 			top = max(top, i)
 		}
-		start = top
-		for start > 1 && byIndex[start-1] != nil {
-			start--
-		}
-		if top == 0 {
-			start = 1
+		if top > last {
+			start = top
+			for start > last+1 && byIndex[start-1] != nil {
+				start--
+			}
 		}
 	}
 	var out []*raft.Log

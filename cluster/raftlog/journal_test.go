@@ -43,7 +43,7 @@ func TestKilledLeaderLosesNothing(t *testing.T) {
 func TestTruncatedTailStaysGone(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "raft.db")
-	s, err := New(openBolt(t, path), Options{Dir: dir})
+	s, err := New(openBackend(t, path), Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func FuzzDecodeRecords(f *testing.F) {
 func TestCompactionBesideAppendsKeepsThem(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "raft.db")
-	bolt := openBolt(t, path)
+	bolt := openBackend(t, path)
 	if err := bolt.StoreLogs(entries(1, 10, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -269,4 +269,17 @@ func TestEmptyBackendTakesTheNewestRun(t *testing.T) {
 	if err != nil || len(left) != 3 || left[0].Index != 101 {
 		t.Fatalf("recover(0) = %d entries from %v, %v; want 101-103", len(left), left, err)
 	}
+}
+
+// A follower given a snapshot beyond its log stores the next entries past
+// a gap; killed before they reach the backend, it finds them again.
+func TestEntriesPastAGapSurviveAKill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "raft.db")
+	s, backend, gate := heldStore(t, path, 100)
+	if err := s.StoreLogs(entries(5001, 5010, 3)); err != nil { // synced: a follower's
+		t.Fatal(err)
+	}
+	crash(t, backend, gate)
+	s = reopen(t, path)
+	checkLog(t, s, 5001, 5010, func(uint64) uint64 { return 3 })
 }

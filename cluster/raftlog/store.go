@@ -1,14 +1,15 @@
 // Package raftlog is Raft's log and stable store: a write-ahead journal
-// in front of raft-boltdb.
+// in front of segment files (Segments).
 //
-// A bbolt commit costs two fsyncs and rewrites pages, and every node of a
-// cluster made one per append, so a write waited for that on a follower and
-// (hashicorp/raft storing the leader's entries before it sends them) on the
-// leader too. Here every append is written to a journal (see journal),
-// which costs one fdatasync of the new records, and entries reach bbolt
-// later in large batches (a flush every flushAfter or flushEntries), as
-// etcd keeps its WAL apart from its bbolt backend. Until then they stay in
-// memory, where GetLog finds them.
+// When the log was raft-boltdb, every node of a cluster made a bbolt
+// commit (two fsyncs, pages rewritten) per append, so a write waited for
+// that on a follower and (hashicorp/raft storing the leader's entries
+// before it sends them) on the leader too. Here every append is written
+// to a journal (see journal), which costs one fdatasync of the new
+// records, and entries reach the backend later in large batches (a flush
+// every flushAfter or flushEntries), as etcd keeps its WAL apart from its
+// bbolt backend; Segments takes a batch with one write and one
+// fdatasync. Until then they stay in memory, where GetLog finds them.
 //
 // A follower's StoreLogs syncs the journal before it returns, as Raft
 // requires of the acknowledgement it sends. The leader's returns once the
@@ -35,8 +36,9 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Backend is the durable store behind the journal: raft-boltdb's
-// BoltStore (its StoreLogs commits and fsyncs).
+// Backend is the durable store behind the journal: Segments, or an
+// earlier version's raft-boltdb file while it is imported. Its StoreLogs
+// is durable when it returns.
 type Backend interface {
 	raft.LogStore
 	raft.StableStore

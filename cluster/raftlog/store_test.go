@@ -14,7 +14,19 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
-func openBolt(t *testing.T, path string) *raftboltdb.BoltStore {
+// openBackend opens the segment backend in path's folder (beside the
+// journal, as a node keeps them).
+func openBackend(t *testing.T, path string) Backend {
+	t.Helper()
+	b, err := OpenSegments(filepath.Dir(path), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// openBoltStore opens an earlier version's raft-boltdb file.
+func openBoltStore(t *testing.T, path string) *raftboltdb.BoltStore {
 	t.Helper()
 	b, err := raftboltdb.New(raftboltdb.Options{Path: path})
 	if err != nil {
@@ -67,7 +79,7 @@ func termsSplitAt(n, a, b uint64) func(uint64) uint64 {
 // the test's end.
 func reopen(t *testing.T, path string) *Store {
 	t.Helper()
-	s, err := New(openBolt(t, path), Options{Dir: filepath.Dir(path)})
+	s, err := New(openBackend(t, path), Options{Dir: filepath.Dir(path)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +108,7 @@ func TestFollowerAppendIsDurableAtOnce(t *testing.T) {
 // gate is closed; crash ends it.
 func heldStore(t *testing.T, path string, seed uint64) (*Store, Backend, *gatedBackend) {
 	t.Helper()
-	bolt := openBolt(t, path)
+	bolt := openBackend(t, path)
 	if seed > 0 {
 		if err := bolt.StoreLogs(entries(1, seed, 1)); err != nil {
 			t.Fatal(err)
@@ -124,7 +136,7 @@ func crash(t *testing.T, bolt Backend, gate *gatedBackend) {
 // and on disk after a reopen.
 func TestLeaderAppendsAreWrittenBehind(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raft.db")
-	s, err := New(openBolt(t, path), Options{Dir: filepath.Dir(path)})
+	s, err := New(openBackend(t, path), Options{Dir: filepath.Dir(path)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +166,7 @@ func TestLeaderAppendsAreWrittenBehind(t *testing.T) {
 // Close writes what the leader had pending.
 func TestCloseFlushesPending(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raft.db")
-	b := openBolt(t, path)
+	b := openBackend(t, path)
 	gate := &gatedBackend{Backend: b, gate: make(chan struct{})}
 	s, err := New(gate, Options{Dir: t.TempDir()})
 	if err != nil {
@@ -199,7 +211,7 @@ func TestLeaderToFollowerKeepsOrder(t *testing.T) {
 // A conflict truncates the tail, pending entries included, and lowers the
 // durable index; compaction of the head does not.
 func TestDeleteRange(t *testing.T) {
-	s, err := New(openBolt(t, filepath.Join(t.TempDir(), "raft.db")), Options{Dir: t.TempDir()})
+	s, err := New(openBackend(t, filepath.Join(t.TempDir(), "raft.db")), Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +247,7 @@ func TestDeleteRange(t *testing.T) {
 
 // Readers see every entry while the flusher moves them to disk.
 func TestReadsDuringFlushes(t *testing.T) {
-	s, err := New(openBolt(t, filepath.Join(t.TempDir(), "raft.db")), Options{Dir: t.TempDir()})
+	s, err := New(openBackend(t, filepath.Join(t.TempDir(), "raft.db")), Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +302,7 @@ func TestReadsDuringFlushes(t *testing.T) {
 // A failed flush fails the waiters and every later write: an entry that
 // did not reach the disk is never acknowledged.
 func TestFailedFlushIsReported(t *testing.T) {
-	b := openBolt(t, filepath.Join(t.TempDir(), "raft.db"))
+	b := openBackend(t, filepath.Join(t.TempDir(), "raft.db"))
 	f := &failingBackend{Backend: b}
 	s, err := New(f, Options{})
 	if err != nil {
@@ -315,7 +327,7 @@ func TestFailedFlushIsReported(t *testing.T) {
 // WaitDurable gives up with its context. (Without a journal the leader's
 // entries are durable only once the backend, held here, has them.)
 func TestWaitDurableHonoursContext(t *testing.T) {
-	gate := &gatedBackend{Backend: openBolt(t, filepath.Join(t.TempDir(), "raft.db")), gate: make(chan struct{})}
+	gate := &gatedBackend{Backend: openBackend(t, filepath.Join(t.TempDir(), "raft.db")), gate: make(chan struct{})}
 	s, err := New(gate, Options{})
 	if err != nil {
 		t.Fatal(err)
