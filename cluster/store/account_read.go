@@ -14,9 +14,12 @@ import (
 
 // User returns an account by ID.
 func (s *Store) User(id string) (*model.User, error) {
-	u, gen := s.cache.users.get(id)
-	if u != nil {
+	u, gone, gen := s.cache.users.get(id)
+	switch {
+	case u != nil:
 		return u, nil
+	case gone:
+		return nil, fmt.Errorf("user %q: %w", id, ErrNotFound)
 	}
 	u, err := readOne[model.User](s, bucketUsers, id, "user")
 	if err != nil {
@@ -92,9 +95,12 @@ func (s *Store) Sessions(userID string) ([]*model.Session, error) {
 
 // TokenByHash returns the API token whose secret hashes to hash.
 func (s *Store) TokenByHash(hash string) (*model.APIToken, error) {
-	k, gen := s.cache.tokens.get(hash)
-	if k != nil {
+	k, gone, gen := s.cache.tokens.get(hash)
+	switch {
+	case k != nil:
 		return k, nil
+	case gone:
+		return nil, fmt.Errorf("token: %w", ErrNotFound)
 	}
 	err := s.view(func(tx *bbolt.Tx) error {
 		id := tx.Bucket(bucketTokensHash).Get([]byte(hash))

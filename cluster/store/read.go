@@ -16,9 +16,12 @@ import (
 
 // Video returns one video.
 func (s *Store) Video(id string) (*model.Video, error) {
-	cached, gen := s.cache.videos.get(id)
-	if cached != nil {
+	cached, gone, gen := s.cache.videos.get(id)
+	switch {
+	case cached != nil:
 		return cached, nil
+	case gone:
+		return nil, fmt.Errorf("video %q: %w", id, ErrNotFound)
 	}
 	var v model.Video
 	err := s.view(func(tx *bbolt.Tx) error {
@@ -45,8 +48,9 @@ func (s *Store) Videos(ids []string) ([]*model.Video, error) {
 	found := make([]*model.Video, len(ids))
 	gens := make([]uint64, len(ids))
 	misses := 0
+	gone := make([]bool, len(ids))
 	for i, id := range ids {
-		if found[i], gens[i] = s.cache.videos.get(id); found[i] == nil {
+		if found[i], gone[i], gens[i] = s.cache.videos.get(id); found[i] == nil && !gone[i] {
 			misses++
 		}
 	}
@@ -54,7 +58,7 @@ func (s *Store) Videos(ids []string) ([]*model.Video, error) {
 		err := s.view(func(tx *bbolt.Tx) error {
 			b := tx.Bucket(bucketVideos)
 			for i, id := range ids {
-				if found[i] != nil {
+				if found[i] != nil || gone[i] {
 					continue
 				}
 				var v model.Video

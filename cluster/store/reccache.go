@@ -13,7 +13,7 @@ import (
 // 2-4 KB decoded; users and tokens are smaller).
 const cacheSize = 4096
 
-// recordCache keeps records decoded as the last commit left them.
+// recordCache keeps records decoded as the FSM last applied them.
 // Decoding a stored video's JSON costs ~5 µs for bench-cluster's small
 // ones and ~11 µs for a ready one (five rungs, its files, a 500-character
 // description); the FSM decodes one for every change it applies (on every
@@ -22,14 +22,20 @@ const cacheSize = 4096
 // about a tenth of a three-node cluster's CPU. Cloning the ready video
 // costs ~0.45 µs.
 //
-// It never shows a state bbolt would not, and never one older than a
-// read before it showed: the writer (the FSM, one transaction at a time)
-// drops a transaction's records before it commits and puts their new
-// values after, bumping gen both times. A reader that decoded from bbolt
-// keeps its value only if gen did not move while it read and no commit
-// is in flight, so a value read before a commit cannot land after it
-// (TestVideoCacheMonotonicUnderLoad caught the in-flight case). Entries
-// are never handed out, only clones of them.
+// The store holds its write transaction open across batches (see
+// Store.Update), so bbolt's committed state may lag what was applied. The
+// records a held transaction wrote are pinned here (nil for a deleted
+// one) until it commits; bbolt's committed state is right for every other
+// key. So a reader sees the applied state: a pinned record, or a
+// committed one, and a reader that needs more than one key's committed
+// state (a list, an index) has the store commit first.
+//
+// It never shows a state older than a read before it showed: pin and
+// settle bump gen, and a reader that decoded from bbolt keeps its value
+// only if gen did not move while it read and its key is not pinned, so a
+// value read before a commit cannot land after it
+// (TestVideoCacheMonotonicUnderLoad). Entries are never handed out, only
+// clones of them.
 type recordCache[T any] struct {
 	clone func(*T) *T
 	// hits and misses count gets, for the operator's metrics: a low hit
@@ -38,35 +44,45 @@ type recordCache[T any] struct {
 
 	mu  sync.Mutex
 	gen uint64
-	// committing is set from drop to settle: bbolt may hold either side
-	// of the commit, so nothing read then is kept.
-	committing bool
-	m          map[string]*T
+	// pinned are the records written by the held transaction, as
+	// applied; never evicted.
+	pinned map[string]*T
+	m      map[string]*T
 }
 
 func newRecordCache[T any](clone func(*T) *T) *recordCache[T] {
-	return &recordCache[T]{clone: clone, m: make(map[string]*T)}
+	return &recordCache[T]{clone: clone, m: make(map[string]*T), pinned: make(map[string]*T)}
 }
 
-// get returns a clone of the cached record, or the generation to pass to
-// fill after reading it from bbolt.
-func (c *recordCache[T]) get(key string) (*T, uint64) {
+// get returns a clone of the record as last applied if the cache has it
+// (gone: deleted by the held transaction), else the generation to pass
+// to fill after reading it from bbolt.
+func (c *recordCache[T]) get(key string) (v *T, gone bool, gen uint64) {
 	c.mu.Lock()
-	v, gen := c.m[key], c.gen
+	v, pinned := c.pinned[key]
+	if !pinned {
+		v = c.m[key]
+	}
+	gen = c.gen
 	c.mu.Unlock()
-	if v != nil {
+	switch {
+	case v != nil:
 		c.hits.Add(1)
-		return c.clone(v), gen
+		return c.clone(v), false, gen
+	case pinned:
+		c.hits.Add(1)
+		return nil, true, gen
 	}
 	c.misses.Add(1)
-	return nil, gen
+	return nil, false, gen
 }
 
-// fill keeps a clone of v if nothing was committed since gen was read.
+// fill keeps a clone of v, read from bbolt's committed state, if nothing
+// was pinned or committed since gen was read and the key is not pinned.
 func (c *recordCache[T]) fill(key string, v *T, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen == gen && !c.committing {
+	if _, pinned := c.pinned[key]; c.gen == gen && !pinned {
 		c.putLocked(key, c.clone(v))
 	}
 }
@@ -81,39 +97,39 @@ func (c *recordCache[T]) putLocked(key string, v *T) {
 	c.m[key] = v
 }
 
-// drop forgets the records a transaction wrote (written maps each key to
-// its new value, nil when deleted), before it commits.
-func (c *recordCache[T]) drop(written map[string]*T) {
+// pin records what a batch of the held transaction wrote (written maps
+// each key to its new value, nil when deleted); the cache owns the
+// values from now on.
+func (c *recordCache[T]) pin(written map[string]*T) {
 	if len(written) == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.committing = true
-	for k := range written {
+	for k, v := range written {
+		c.pinned[k] = v
 		delete(c.m, k)
 	}
 }
 
-// settle ends what drop began: when the transaction committed, the cache
-// keeps the records it wrote, which it now owns.
-func (c *recordCache[T]) settle(written map[string]*T, committed bool) {
-	if len(written) == 0 {
-		return
-	}
+// settle ends the held transaction: committed, its records become
+// ordinary entries; rolled back, they are forgotten.
+func (c *recordCache[T]) settle(committed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
-	c.committing = false
-	if !committed {
+	if len(c.pinned) == 0 {
 		return
 	}
-	for k, v := range written {
-		if v != nil {
-			c.putLocked(k, v)
+	c.gen++
+	if committed {
+		for k, v := range c.pinned {
+			if v != nil {
+				c.putLocked(k, v)
+			}
 		}
 	}
+	clear(c.pinned)
 }
 
 // reset forgets everything (a restored store).
@@ -122,21 +138,27 @@ func (c *recordCache[T]) reset() {
 	defer c.mu.Unlock()
 	c.gen++
 	clear(c.m)
+	clear(c.pinned)
 }
 
-// txRead reads a record for a change. One the transaction has not
-// written yet is as the last commit left it, which the cache holds when it
-// holds it at all: the FSM is the store's only writer.
+// txRead reads a record for a change: as this batch wrote it, as an
+// earlier batch of the held transaction left it (pinned in the cache), or
+// as the last commit left it (cached, or in bbolt).
 func txRead[T any](t *Tx, c *recordCache[T], written map[string]*T, bucket []byte, key, what string) (*T, error) {
-	_, wrote := written[key]
-	var gen uint64
-	if !wrote {
-		var v *T
-		if v, gen = c.get(key); v != nil {
-			return v, nil
+	if v, wrote := written[key]; wrote {
+		if v == nil {
+			return nil, fmt.Errorf("%s %q: %w", what, key, ErrNotFound)
 		}
+		return c.clone(v), nil
 	}
-	v := new(T)
+	v, gone, gen := c.get(key)
+	switch {
+	case v != nil:
+		return v, nil
+	case gone:
+		return nil, fmt.Errorf("%s %q: %w", what, key, ErrNotFound)
+	}
+	v = new(T)
 	ok, err := getJSON(t.tx.Bucket(bucket), key, v)
 	if err != nil {
 		return nil, err
@@ -144,9 +166,7 @@ func txRead[T any](t *Tx, c *recordCache[T], written map[string]*T, bucket []byt
 	if !ok {
 		return nil, fmt.Errorf("%s %q: %w", what, key, ErrNotFound)
 	}
-	if !wrote {
-		c.fill(key, v, gen)
-	}
+	c.fill(key, v, gen)
 	return v, nil
 }
 
@@ -181,16 +201,16 @@ func newWritten() written {
 		tokens: map[string]*model.APIToken{}}
 }
 
-func (c caches) drop(w written) {
-	c.videos.drop(w.videos)
-	c.users.drop(w.users)
-	c.tokens.drop(w.tokens)
+func (c caches) pin(w written) {
+	c.videos.pin(w.videos)
+	c.users.pin(w.users)
+	c.tokens.pin(w.tokens)
 }
 
-func (c caches) settle(w written, committed bool) {
-	c.videos.settle(w.videos, committed)
-	c.users.settle(w.users, committed)
-	c.tokens.settle(w.tokens, committed)
+func (c caches) settle(committed bool) {
+	c.videos.settle(committed)
+	c.users.settle(committed)
+	c.tokens.settle(committed)
 }
 
 func (c caches) reset() {

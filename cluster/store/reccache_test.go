@@ -66,26 +66,6 @@ func TestVideoCacheFollowsCommits(t *testing.T) {
 		t.Fatalf("Videos = %v, %v", vs, err)
 	}
 
-	// A transaction that fails after writing commits nothing.
-	h.applied++
-	boom := errors.New("boom")
-	_, err = h.s.Update(h.applied, func(tx *Tx) error {
-		title := "never committed"
-		if _, err := tx.UpdateVideo(&command.UpdateVideo{Stamp: h.at(), ID: "v1", Title: &title}); err != nil {
-			return err
-		}
-		if got, _ := tx.video("v1"); got.Title != title {
-			t.Errorf("the transaction reads %q, not its own write", got.Title)
-		}
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("update: %v", err)
-	}
-	if got := h.title("v1"); got != "second" {
-		t.Fatalf("after a failed transaction: %q", got)
-	}
-
 	// A restore replaces what the cache held.
 	sn, err := h.s.Snapshot()
 	if err != nil {
@@ -118,28 +98,37 @@ func TestVideoCacheFollowsCommits(t *testing.T) {
 }
 
 // TestRecordCacheRefusesAReadOlderThanACommit: a reader that decoded a
-// record before a commit does not put that value in the cache after it.
+// record from bbolt before a write was applied does not put that value in
+// the cache after it, and a pinned write is what readers see.
 func TestRecordCacheRefusesAReadOlderThanACommit(t *testing.T) {
 	c := newCaches().videos
 	old := &model.Video{ID: "v", Title: "old"}
-	_, gen := c.get("v")
-	// A commit of v happens while the reader decodes.
-	tx := map[string]*model.Video{"v": {ID: "v", Title: "new"}}
-	c.drop(tx)
+	_, _, gen := c.get("v")
+	// A batch of the held transaction writes v while the reader decodes.
+	c.pin(map[string]*model.Video{"v": {ID: "v", Title: "new"}})
 	c.fill("v", old, gen)
-	if v, _ := c.get("v"); v != nil {
-		t.Fatalf("cache took a read from before the commit's start: %q", v.Title)
+	if v, _, _ := c.get("v"); v == nil || v.Title != "new" {
+		t.Fatalf("cache holds %+v, want the applied title", v)
 	}
-	// A read while the commit is in flight may have seen either side.
-	_, gen = c.get("v")
+	// A read of bbolt while v is pinned saw the last commit's value.
+	_, _, gen = c.get("v")
 	c.fill("v", old, gen)
-	if v, _ := c.get("v"); v != nil {
-		t.Fatalf("cache took a read from during the commit: %q", v.Title)
+	if v, _, _ := c.get("v"); v == nil || v.Title != "new" {
+		t.Fatalf("cache holds %+v while pinned, want the applied title", v)
 	}
-	c.settle(tx, true)
+	c.settle(true)
 	c.fill("v", old, gen)
-	if v, _ := c.get("v"); v == nil || v.Title != "new" {
-		t.Fatalf("cache holds %+v, want the committed title", v)
+	if v, _, _ := c.get("v"); v == nil || v.Title != "new" {
+		t.Fatalf("cache holds %+v after the commit, want the committed title", v)
+	}
+	// A deletion is pinned as gone, and forgotten by a rollback.
+	c.pin(map[string]*model.Video{"v": nil})
+	if v, gone, _ := c.get("v"); v != nil || !gone {
+		t.Fatalf("deleted and pinned: %+v, gone %v", v, gone)
+	}
+	c.settle(false)
+	if v, gone, _ := c.get("v"); v != nil || gone {
+		t.Fatalf("after a rollback: %+v, gone %v; want a miss", v, gone)
 	}
 }
 
@@ -196,6 +185,60 @@ func TestVideoCacheMonotonicUnderLoad(t *testing.T) {
 	}
 }
 
+// TestFailedUpdateStopsTheStore: a transaction that fails after writing
+// loses what the held transaction applied, so the store refuses more
+// writes and reads (the FSM stops the node); reopened, the file holds the
+// last commit and its applied index, from which Raft replays the rest.
+func TestFailedUpdateStopsTheStore(t *testing.T) {
+	h := newHarness(t)
+	h.setup("v1", "j1", 1)
+	h.retitle("v1", "second")
+	if err := h.s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	committed := h.applied
+	h.retitle("v1", "third") // held, not committed
+	if got := h.title("v1"); got != "third" {
+		t.Fatalf("held write reads %q", got)
+	}
+	h.applied++
+	boom := errors.New("boom")
+	_, err := h.s.Update(h.applied, func(tx *Tx) error {
+		title := "never committed"
+		if _, err := tx.UpdateVideo(&command.UpdateVideo{Stamp: h.at(), ID: "v1", Title: &title}); err != nil {
+			return err
+		}
+		if got, _ := tx.video("v1"); got.Title != title {
+			t.Errorf("the transaction reads %q, not its own write", got.Title)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("update: %v", err)
+	}
+	if _, err := h.s.Update(h.applied+1, func(*Tx) error { return nil }); err == nil {
+		t.Fatal("an update after a failed one was taken")
+	}
+	if _, err := h.s.Jobs(nil); err == nil {
+		t.Fatal("a read of bbolt after a failed update was served")
+	}
+	path := h.s.path
+	if err := h.s.Close(); err == nil {
+		t.Fatal("Close after a failed update reported nothing")
+	}
+	s, err := Open(path, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.Video("v1"); err != nil || v.Title != "second" {
+		t.Fatalf("reopened: %+v, %v; want the committed title", v, err)
+	}
+	if n, err := s.Applied(); err != nil || n != committed {
+		t.Fatalf("reopened: applied %d, %v; want %d", n, err, committed)
+	}
+}
+
 // TestVideoCacheBounded: the cache keeps at most cacheSize videos, and a
 // video it dropped is read from bbolt again.
 func TestVideoCacheBounded(t *testing.T) {
@@ -218,7 +261,13 @@ func TestVideoCacheBounded(t *testing.T) {
 			t.Fatalf("%s has title %q", id, got)
 		}
 	}
-	if got := len(h.s.cache.videos.m); got > cacheSize {
+	if err := h.s.Sync(); err != nil { // commits: pinned records become ordinary
+		t.Fatal(err)
+	}
+	h.s.cache.videos.mu.Lock()
+	got := len(h.s.cache.videos.m) + len(h.s.cache.videos.pinned)
+	h.s.cache.videos.mu.Unlock()
+	if got > cacheSize {
 		t.Fatalf("cache holds %d videos", got)
 	}
 }

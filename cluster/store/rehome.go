@@ -21,6 +21,9 @@ func (s *Store) Rehome(applied uint64, holder string) error {
 	if s.db == nil {
 		return fmt.Errorf("store is closed")
 	}
+	if err := s.commitHeldLocked(); err != nil {
+		return err
+	}
 	defer s.cache.reset()
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		members := tx.Bucket(bucketMembers)

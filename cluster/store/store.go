@@ -92,6 +92,34 @@ type Store struct {
 	db *bbolt.DB
 	// cache holds decoded records (see recordCache).
 	cache caches
+	// held is the write transaction kept open across the FSM's batches.
+	held held
+}
+
+// holdFor is how long the store keeps its write transaction open across
+// the FSM's batches before it commits. A bbolt commit rewrites every page
+// the transaction dirtied plus the bucket roots and the meta page; the
+// FSM committed once per Raft batch, about a thousand times a second on
+// every node at 16 writers, 8 % of the three nodes' CPU. etcd's backend
+// batches its commits the same way (every 100 ms). Nothing is lost by
+// the wait: the Raft log is the durable record (the file is written
+// without fsync anyway), and after a crash Raft replays the entries past
+// the last committed applied index. Readers never wait for it: records
+// the held transaction wrote are pinned in the cache, and a read of
+// anything else that is not cached commits first (see view).
+const holdFor = 20 * time.Millisecond
+
+// held is the open write transaction and what it applied.
+type held struct {
+	mu sync.Mutex
+	tx *bbolt.Tx
+	// applied is the last applied index the transaction records.
+	applied uint64
+	// timer commits the transaction holdFor after it began.
+	timer *time.Timer
+	// err is a commit that failed: what the transaction applied is gone,
+	// so the store must not take more (the FSM stops the node).
+	err error
 }
 
 // Open opens or creates the store file at path.
@@ -142,54 +170,118 @@ func (s *Store) Close() error {
 	if s.db == nil {
 		return nil
 	}
-	err := s.db.Close()
+	err := errors.Join(s.commitHeldLocked(), s.db.Close())
 	s.db = nil
 	return err
 }
 
-// Applied is the index of the last log entry the store holds.
+// Applied is the index of the last log entry the store holds (applied,
+// whether or not committed yet).
 func (s *Store) Applied() (uint64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	s.held.mu.Lock()
+	if s.held.tx != nil {
+		defer s.held.mu.Unlock()
+		return s.held.applied, nil
+	}
+	s.held.mu.Unlock()
+	if s.db == nil {
+		return 0, errors.New("store is closed")
+	}
 	var n uint64
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.db.View(func(tx *bbolt.Tx) error {
 		n = getUint(tx.Bucket(bucketMeta), keyApplied)
 		return nil
 	})
 	return n, err
 }
 
-// Update runs fn in one write transaction and, if fn succeeds, records
-// applied as the last applied log index in that same transaction.
+// Update runs fn in the held write transaction (beginning one if none is
+// open) and, if fn succeeds, records applied as the last applied log
+// index in it. The transaction commits holdFor after it began, or when a
+// reader needs bbolt's state (see view). An error leaves the store
+// without what the transaction applied: the caller must stop.
 func (s *Store) Update(applied uint64, fn func(*Tx) error) (*Tx, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
 		return nil, errors.New("store is closed")
 	}
-	t := &Tx{changed: map[string]*change{}, w: newWritten(), cache: s.cache}
-	err := s.db.Update(func(btx *bbolt.Tx) error {
-		t.tx = btx
-		if err := fn(t); err != nil {
-			return err
+	h := &s.held
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return nil, fmt.Errorf("store failed to commit earlier: %w", h.err)
+	}
+	if h.tx == nil {
+		btx, err := s.db.Begin(true)
+		if err != nil {
+			return nil, fmt.Errorf("begin: %w", err)
 		}
-		if err := putUint(btx.Bucket(bucketMeta), keyApplied, applied); err != nil {
-			return err
-		}
-		s.cache.drop(t.w)
-		return nil
-	})
+		h.tx = btx
+		h.timer = time.AfterFunc(holdFor, s.commitHeld)
+	}
+	t := &Tx{tx: h.tx, changed: map[string]*change{}, w: newWritten(), cache: s.cache}
+	err := fn(t)
+	if err == nil {
+		err = putUint(h.tx.Bucket(bucketMeta), keyApplied, applied)
+	}
 	t.tx = nil
-	s.cache.settle(t.w, err == nil)
 	if err != nil {
+		h.timer.Stop()
+		_ = h.tx.Rollback()
+		h.tx = nil
+		s.cache.settle(false)
+		h.err = err
 		return nil, err
 	}
+	s.cache.pin(t.w)
+	h.applied = applied
 	return t, nil
 }
 
+// commitHeld commits the held transaction, if one is open (the timer's
+// call).
+func (s *Store) commitHeld() {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_ = s.commitHeldLocked()
+}
+
+// commitHeldLocked commits the held transaction, if one is open. s.mu
+// held (either way).
+func (s *Store) commitHeldLocked() error {
+	h := &s.held
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return fmt.Errorf("store failed to commit earlier: %w", h.err)
+	}
+	if h.tx == nil {
+		return nil
+	}
+	h.timer.Stop()
+	err := h.tx.Commit()
+	h.tx = nil
+	s.cache.settle(err == nil)
+	if err != nil {
+		h.err = err
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// view reads bbolt's committed state, committing the held transaction
+// first so that it is the applied state.
 func (s *Store) view(fn func(*bbolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
 		return errors.New("store is closed")
+	}
+	if err := s.commitHeldLocked(); err != nil {
+		return err
 	}
 	return s.db.View(fn)
 }
@@ -207,6 +299,10 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 	if s.db == nil {
 		s.mu.RUnlock()
 		return nil, errors.New("store is closed")
+	}
+	if err := s.commitHeldLocked(); err != nil {
+		s.mu.RUnlock()
+		return nil, err
 	}
 	tx, err := s.db.Begin(false)
 	if err != nil {
@@ -264,6 +360,7 @@ func (s *Store) Restore(r io.Reader) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.dropHeldLocked()
 	if s.db != nil {
 		if err := s.db.Close(); err != nil {
 			return fmt.Errorf("restore: close live store: %w", err)
@@ -313,13 +410,31 @@ func putJSON(b *bbolt.Bucket, k string, v any) error {
 	return b.Put([]byte(k), raw)
 }
 
-// Sync flushes the file to disk; a store opened with NoSync calls it before
-// a clean close.
+// Sync commits the held transaction and flushes the file to disk; a
+// store opened with NoSync calls it before a clean close.
 func (s *Store) Sync() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
 		return nil
 	}
+	if err := s.commitHeldLocked(); err != nil {
+		return err
+	}
 	return s.db.Sync()
+}
+
+// dropHeldLocked rolls the held transaction back: the store is being
+// replaced. s.mu held for writing.
+func (s *Store) dropHeldLocked() {
+	h := &s.held
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.tx != nil {
+		h.timer.Stop()
+		_ = h.tx.Rollback()
+		h.tx = nil
+	}
+	h.err = nil
+	s.cache.settle(false)
 }
