@@ -113,6 +113,14 @@ func (c *recordCache[T]) pin(written map[string]*T) {
 	}
 }
 
+// pinnedValue is the record the held transaction wrote at key (nil when
+// deleted, or not written). The caller only reads it.
+func (c *recordCache[T]) pinnedValue(key string) *T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pinned[key]
+}
+
 // settle ends the held transaction: committed, its records become
 // ordinary entries; rolled back, they are forgotten.
 func (c *recordCache[T]) settle(committed bool) {

@@ -333,3 +333,66 @@ func TestAccountCachesFollowCommits(t *testing.T) {
 		t.Fatalf("a revoked token still reads: %+v, %v", k, err)
 	}
 }
+
+// TestHeldRewritesReachTheFile: a video rewritten in the held transaction
+// (its bytes written only at the commit) reads back through a list, a
+// snapshot and a reopened file, and a deletion after a rewrite wins.
+func TestHeldRewritesReachTheFile(t *testing.T) {
+	h := newHarness(t)
+	h.setup("v1", "j1", 1)
+	h.setup("v2", "j2", 1)
+	if err := h.s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	h.retitle("v1", "second")
+	h.retitle("v1", "third")
+	h.retitle("v2", "doomed")
+	if _, err := h.do(func(tx *Tx) (any, error) {
+		return tx.DeleteVideo(&command.DeleteVideo{Stamp: h.at(), ID: "v2"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := h.s.ListVideos("", 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Title != "third" {
+		t.Fatalf("list after held rewrites: %+v", list)
+	}
+	h.retitle("v1", "fourth")
+	sn, err := h.s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var img bytes.Buffer
+	_, err = sn.WriteTo(&img)
+	sn.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.retitle("v1", "fifth")
+	path := h.s.path
+	if err := h.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.Video("v1"); err != nil || v.Title != "fifth" {
+		t.Fatalf("reopened: %+v, %v", v, err)
+	}
+	if _, err := s.Video("v2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted video after a reopen: %v", err)
+	}
+	if n, _ := s.Applied(); n != h.applied {
+		t.Fatalf("applied %d, want %d", n, h.applied)
+	}
+	if err := s.Restore(&img); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Video("v1"); err != nil || v.Title != "fourth" {
+		t.Fatalf("from the snapshot: %+v, %v", v, err)
+	}
+}

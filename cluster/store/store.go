@@ -116,6 +116,9 @@ type held struct {
 	tx *bbolt.Tx
 	// applied is the last applied index the transaction records.
 	applied uint64
+	// lazy are videos whose bytes are written at the commit, from their
+	// pinned values (see putVideo).
+	lazy map[string]struct{}
 	// timer commits the transaction holdFor after it began.
 	timer *time.Timer
 	// err is a commit that failed: what the transaction applied is gone,
@@ -233,12 +236,19 @@ func (s *Store) Update(applied uint64, fn func(*Tx) error) (*Tx, error) {
 		h.timer.Stop()
 		_ = h.tx.Rollback()
 		h.tx = nil
+		clear(h.lazy)
 		s.cache.settle(false)
 		h.err = err
 		return nil, err
 	}
 	s.cache.pin(t.w)
 	h.applied = applied
+	for _, id := range t.lazy {
+		if h.lazy == nil {
+			h.lazy = map[string]struct{}{}
+		}
+		h.lazy[id] = struct{}{}
+	}
 	return t, nil
 }
 
@@ -263,12 +273,35 @@ func (s *Store) commitHeldLocked() error {
 		return nil
 	}
 	h.timer.Stop()
-	err := h.tx.Commit()
+	err := s.writeLazy()
+	if err == nil {
+		err = h.tx.Commit()
+	} else {
+		_ = h.tx.Rollback()
+	}
 	h.tx = nil
 	s.cache.settle(err == nil)
 	if err != nil {
 		h.err = err
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// writeLazy writes the videos whose bytes waited for the commit. s.held.mu
+// held.
+func (s *Store) writeLazy() error {
+	h := &s.held
+	defer clear(h.lazy)
+	b := h.tx.Bucket(bucketVideos)
+	for id := range h.lazy {
+		v := s.cache.videos.pinnedValue(id)
+		if v == nil {
+			continue // deleted since
+		}
+		if err := putJSON(b, id, v); err != nil {
+			return fmt.Errorf("put video %s: %w", id, err)
+		}
 	}
 	return nil
 }
@@ -436,6 +469,7 @@ func (s *Store) dropHeldLocked() {
 		_ = h.tx.Rollback()
 		h.tx = nil
 	}
+	clear(h.lazy)
 	h.err = nil
 	s.cache.settle(false)
 }

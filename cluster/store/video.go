@@ -22,6 +22,8 @@ type Tx struct {
 	// for the store's caches once the transaction commits.
 	w     written
 	cache caches
+	// lazy are the videos written whose bytes wait for the commit.
+	lazy []string
 }
 
 // change is what the index must do for one video after the transaction.
@@ -59,8 +61,17 @@ func (t *Tx) video(id string) (*model.Video, error) {
 	return txRead(t, t.cache.videos, t.w.videos, bucketVideos, id, "video")
 }
 
+// putVideo writes v. A new video's bytes are written at once (CreateVideo
+// checks presence in the bucket); a stored one's are written when the
+// held transaction commits (see Store.Update): until then every read of
+// it inside and outside the transaction finds it pinned in the cache, and
+// a video rewritten many times in 20 ms (progress, a busy editor) is
+// encoded once.
 func (t *Tx) putVideo(v *model.Video, reindex bool) error {
-	if err := putJSON(t.tx.Bucket(bucketVideos), v.ID, v); err != nil {
+	b := t.tx.Bucket(bucketVideos)
+	if b.Get([]byte(v.ID)) != nil {
+		t.lazy = append(t.lazy, v.ID)
+	} else if err := putJSON(b, v.ID, v); err != nil {
 		return fmt.Errorf("put video %s: %w", v.ID, err)
 	}
 	t.markChanged(v, reindex)
