@@ -212,6 +212,15 @@ func (s *Segments) truncateAfter(index uint64) {
 	}
 }
 
+// bounds reads the first and last index, and whether the log is empty.
+// Writers call it under wmu, so the answer holds until they change it.
+func (s *Segments) bounds() (first, last uint64, empty bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	last, empty = s.lastLocked()
+	return s.first, last, empty
+}
+
 // lastLocked is the last index, and whether the log is empty.
 func (s *Segments) lastLocked() (uint64, bool) {
 	if len(s.locs) == 0 {
@@ -308,10 +317,7 @@ func (s *Segments) StoreLogs(logs []*raft.Log) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.mu.RLock()
-	last, empty := s.lastLocked()
-	first := s.first
-	s.mu.RUnlock()
+	first, last, empty := s.bounds()
 	b := s.buf[:0]
 	reset := false
 	switch next := logs[0].Index; {
@@ -422,10 +428,7 @@ func (s *Segments) LastIndex() (uint64, error) {
 func (s *Segments) DeleteRange(min, max uint64) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.mu.RLock()
-	last, empty := s.lastLocked()
-	first := s.first
-	s.mu.RUnlock()
+	first, last, empty := s.bounds()
 	if empty || max < first || min > last || min > max {
 		return nil
 	}
