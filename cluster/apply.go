@@ -15,6 +15,7 @@ import (
 
 	"github.com/stratavideo/strata/cluster/command"
 	"github.com/stratavideo/strata/cluster/fsm"
+	"github.com/stratavideo/strata/cluster/jsonio"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/cluster/transport"
@@ -267,7 +268,7 @@ func (n *Node) forwardApply(ctx context.Context, leader string, data []byte) (v 
 		return nil, fmt.Errorf("forward to leader %s: %s: %s", leader, resp.Status, bytes.TrimSpace(msg)), false
 	}
 	var ar applyResponse
-	if err := json.NewDecoder(resp.Body).Decode(&ar); err != nil {
+	if err := jsonio.Read(resp.Body, &ar); err != nil {
 		return nil, fmt.Errorf("forward to leader %s: %w", leader, err), false
 	}
 	if ar.Error != nil && ar.Error.Kind == "internal" {

@@ -11,6 +11,8 @@ import (
 
 	json "github.com/go-json-experiment/json/v1"
 	"github.com/hashicorp/raft"
+
+	"github.com/stratavideo/strata/cluster/jsonio"
 )
 
 // maxEntry bounds a forwarded log entry.
@@ -60,7 +62,7 @@ func (n *Node) RPCClient() *http.Client { return n.rpc }
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_ = jsonio.Write(w, v)
 }
 
 func (n *Node) rpcApply(w http.ResponseWriter, r *http.Request) {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/stratavideo/strata/cluster"
+	"github.com/stratavideo/strata/cluster/jsonio"
 	"github.com/stratavideo/strata/cluster/reqid"
 	"github.com/stratavideo/strata/cluster/store"
 	"github.com/stratavideo/strata/origin"
@@ -203,9 +203,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	_ = jsonio.Write(w, v)
 }
 
 // writeStoreError maps store errors to HTTP answers.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stratavideo/strata/cluster"
 	"github.com/stratavideo/strata/cluster/command"
+	"github.com/stratavideo/strata/cluster/jsonio"
 	"github.com/stratavideo/strata/cluster/model"
 	"github.com/stratavideo/strata/origin/account"
 	"github.com/stratavideo/strata/origin/httperr"
@@ -186,9 +187,7 @@ func (h *Handler) patchVideo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body patchBody
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
+	if err := jsonio.ReadStrict(http.MaxBytesReader(w, r.Body, 64<<10), &body); err != nil {
 		httperr.BadRequest(w, "the body must be a JSON object with title, description, tags or visibility: "+err.Error())
 		return
 	}
