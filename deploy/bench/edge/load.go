@@ -204,6 +204,7 @@ func (b *bench) coalesceCase(ctx context.Context, p *peer, round, slot int) (run
 		go func() {
 			defer wg.Done()
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			buf := make([]byte, 256<<10)
 			<-start
 			t0 := time.Now()
 			resp, err := client.Do(req)
@@ -211,7 +212,7 @@ func (b *bench) coalesceCase(ctx context.Context, p *peer, round, slot int) (run
 				errs[i] = err
 				return
 			}
-			n, intact, err := readCompare(resp.Body, want)
+			n, intact, err := readCompare(resp.Body, want, buf)
 			resp.Body.Close()
 			lat[i] = time.Since(t0)
 			if err != nil || resp.StatusCode != 200 || !intact {
@@ -241,14 +242,16 @@ func (b *bench) coalesceCase(ctx context.Context, p *peer, round, slot int) (run
 	return r, nil
 }
 
-// readCompare reads r to its end, comparing it with want as it goes. The
-// herd's 200 clients share the two cores with the server under test: read
-// whole into growing buffers (io.ReadAll) they cost the machine about
-// 60 ms more per run than compared in place, which blurred the servers'
-// differences (a bare Go server behind the same 500 ms: p99 713-846 ms
-// with ReadAll, 648-689 ms with this).
-func readCompare(r io.Reader, want []byte) (n int, intact bool, err error) {
-	buf := make([]byte, 256<<10)
+// readCompare reads r to its end through buf, comparing it with want as
+// it goes. The herd's 200 clients share the two cores with the server
+// under test: read whole into growing buffers (io.ReadAll) they cost the
+// machine about 60 ms more per run than compared in place, which blurred
+// the servers' differences (a bare Go server behind the same 500 ms: p99
+// 713-846 ms with ReadAll, 648-689 ms with this). buf is made before the
+// clock starts: made here, the 200 buffers (50 MB to zero, and the
+// collections they start) landed in the measured window, just as the
+// bodies began to arrive.
+func readCompare(r io.Reader, want, buf []byte) (n int, intact bool, err error) {
 	intact = true
 	for {
 		k, rerr := r.Read(buf)

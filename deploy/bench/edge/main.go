@@ -39,6 +39,8 @@ type options struct {
 	keep      bool
 	noInstall bool
 	peers     string
+	strata    string
+	against   string
 }
 
 func main() {
@@ -56,6 +58,8 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.BoolVar(&o.noInstall, "no-install", false, "do not apt-get install missing peers")
 	flag.StringVar(&o.peers, "peers", "strata,nginx,varnish,ats,caddy-floor", "peers to run, comma-separated")
+	flag.StringVar(&o.strata, "strata", "", "the strata binary (default: build ./node)")
+	flag.StringVar(&o.against, "against", "", "another strata binary, run as the peer \"against\" with the same configuration (A/B of a change: its ratio column is -strata over it)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-edge:", err)

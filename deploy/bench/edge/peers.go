@@ -286,6 +286,9 @@ func repoRoot(ctx context.Context) (string, error) {
 }
 
 func (b *bench) strataBinary(ctx context.Context) (string, error) {
+	if b.o.strata != "" {
+		return b.o.strata, nil
+	}
 	bin := filepath.Join(b.work, "strata")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
@@ -308,22 +311,34 @@ func (b *bench) startStrata(ctx context.Context) (*peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := seedCluster(filepath.Join(b.work, "strata-data")); err != nil {
+	return b.startEdgeNode("strata", bin)
+}
+
+// startAgainst runs -against, another build of Strata, as one more peer
+// with its own data folder and the same configuration.
+func (b *bench) startAgainst(context.Context) (*peer, error) {
+	return b.startEdgeNode("against", b.o.against)
+}
+
+func (b *bench) startEdgeNode(name, bin string) (*peer, error) {
+	data := name + "-data"
+	if err := seedCluster(filepath.Join(b.work, data)); err != nil {
 		return nil, fmt.Errorf("seed the cluster store: %w", err)
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	path, err := b.writeConf("strata.Caddyfile", strataCaddyfile, port)
+	conf := strings.ReplaceAll(strataCaddyfile, "strata-data", data)
+	path, err := b.writeConf(name+".Caddyfile", conf, port)
 	if err != nil {
 		return nil, err
 	}
-	cmd, err := b.start("strata", []string{"AWS_EC2_METADATA_DISABLED=true"}, bin, "run", "--config", path, "--adapter", "caddyfile")
+	cmd, err := b.start(name, []string{"AWS_EC2_METADATA_DISABLED=true"}, bin, "run", "--config", path, "--adapter", "caddyfile")
 	if err != nil {
 		return nil, err
 	}
-	return &peer{name: "strata", port: port, pid: cmd.Process.Pid,
+	return &peer{name: name, port: port, pid: cmd.Process.Pid,
 		isHit: func(h http.Header) bool { return h.Get("X-Cache") == "HIT-MEM" }}, nil
 }
 

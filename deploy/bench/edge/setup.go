@@ -108,7 +108,10 @@ func (b *bench) setup(ctx context.Context) error {
 		start func(context.Context) (*peer, error)
 	}{
 		{"strata", b.startStrata}, {"nginx", b.startNginxCache}, {"varnish", b.startVarnish},
-		{"ats", b.startATS}, {"caddy-floor", b.startCaddyFloor},
+		{"ats", b.startATS}, {"caddy-floor", b.startCaddyFloor}, {"against", b.startAgainst},
+	}
+	if b.o.against != "" {
+		wanted["against"] = true
 	}
 	for _, s := range starters {
 		if !wanted[s.name] {
