@@ -153,6 +153,20 @@ func TestAPIEditDeleteAndErrors(t *testing.T) {
 	if status, _ := patch(`{"unknown":1}`); status != 400 {
 		t.Fatalf("unknown field: %d", status)
 	}
+	// Half a body, two bodies, a body over the limit: refused whole, and
+	// nothing of them applied.
+	for name, body := range map[string]string{
+		"truncated":     `{"title":"Half`,
+		"trailing data": `{"title":"First"} {"title":"Second"}`,
+		"over 64 KB":    `{"description":"` + strings.Repeat("x", 70<<10) + `"}`,
+	} {
+		if status, out := patch(body); status != 400 || out["error"] == nil {
+			t.Fatalf("%s: %d %v", name, status, out)
+		}
+	}
+	if status, out := patch(`{}`); status != 200 || out["title"] != "Renamed zeppelin" {
+		t.Fatalf("after refused bodies: %d %v", status, out)
+	}
 	// Unlisted: watchable by ID, gone from search and lists.
 	if status, _ := patch(`{"visibility":"unlisted"}`); status != 200 {
 		t.Fatalf("unlist: %d", status)
