@@ -55,6 +55,7 @@ type runResult struct {
 	rps        float64       // wrk cases
 	p99        time.Duration // wrk: request latency; coalesce: time to the whole body
 	p50, max   time.Duration // coalesce
+	asked      time.Duration // coalesce: from the herd's start to the origin's first request
 	cpuPerReq  time.Duration // server CPU (user+system) per request
 	originHits int           // origin requests during the run
 	note       string
@@ -63,8 +64,8 @@ type runResult struct {
 func (r runResult) String() string {
 	switch r.kind {
 	case "coalesce":
-		return fmt.Sprintf("round %d  herd      %-12s origin fetches %d  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms%s",
-			r.round, r.peer, r.originHits, ms(r.p50), ms(r.p99), ms(r.max), r.note)
+		return fmt.Sprintf("round %d  herd      %-12s origin fetches %d (first at +%.1f ms)  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms%s",
+			r.round, r.peer, r.originHits, ms(r.asked), ms(r.p50), ms(r.p99), ms(r.max), r.note)
 	default:
 		return fmt.Sprintf("round %d  %-8s  %-12s %8.0f req/s  p99 %7.2f ms  server CPU %5.1f µs/req  origin fetches %d%s",
 			r.round, r.kind, r.peer, r.rps, ms(r.p99), float64(r.cpuPerReq.Nanoseconds())/1e3, r.originHits, r.note)
@@ -220,6 +221,7 @@ func (b *bench) coalesceCase(ctx context.Context, p *peer, round, slot int) (run
 			}
 		}()
 	}
+	began := time.Now()
 	close(start)
 	wg.Wait()
 	bad := 0
@@ -238,8 +240,12 @@ func (b *bench) coalesceCase(ctx context.Context, p *peer, round, slot int) (run
 	r.p50 = lat[len(lat)/2]
 	r.p99 = lat[len(lat)*99/100]
 	r.max = lat[len(lat)-1]
-	r.originHits = b.slow.requests(path)
-	return r, nil
+	hits, asked, err := b.slow.requests(path)
+	r.originHits = hits
+	if hits > 0 {
+		r.asked = asked.Sub(began)
+	}
+	return r, err
 }
 
 // readCompare reads r to its end through buf, comparing it with want as

@@ -44,6 +44,13 @@ type options struct {
 }
 
 func main() {
+	if arg := os.Getenv(slowOriginEnv); arg != "" {
+		if err := serveSlowOrigin(arg); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-edge: slow origin:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds; each runs every peer once per case, the order reversed every other round")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of one wrk run")

@@ -38,13 +38,14 @@ func report(w io.Writer, results map[string][]runResult, peers []string) {
 		}
 	}
 	rs := results["coalesce"]
-	fmt.Fprintf(w, "%-8s %-12s %10s %10s %10s %10s\n", "herd", "peer", "fetches", "p50 ms", "p99 ms", "max ms")
+	fmt.Fprintf(w, "%-8s %-12s %10s %10s %10s %10s %10s\n", "herd", "peer", "fetches", "asked ms", "p50 ms", "p99 ms", "max ms")
 	for _, p := range peers {
 		if median(rs, p, func(r runResult) float64 { return ms(r.p50) }) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%-8s %-12s %10.0f %10.1f %10.1f %10.1f\n", "", p,
+		fmt.Fprintf(w, "%-8s %-12s %10.0f %10.1f %10.1f %10.1f %10.1f\n", "", p,
 			median(rs, p, func(r runResult) float64 { return float64(r.originHits) }),
+			median(rs, p, func(r runResult) float64 { return ms(r.asked) }),
 			median(rs, p, func(r runResult) float64 { return ms(r.p50) }),
 			median(rs, p, func(r runResult) float64 { return ms(r.p99) }),
 			median(rs, p, func(r runResult) float64 { return ms(r.max) }))

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -276,50 +275,6 @@ func freePort() (int, error) {
 	}
 	return 0, errors.New("no free port in 20000-31999")
 }
-
-// slowOrigin is the coalescing case's origin: it waits before answering,
-// so 200 misses arrive while the first fetch is in flight, and counts
-// what it is asked.
-type slowOrigin struct {
-	port  int
-	srv   *http.Server
-	mu    sync.Mutex
-	count map[string]int
-}
-
-func startSlowOrigin(delay time.Duration, size int) (*slowOrigin, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s := &slowOrigin{port: l.Addr().(*net.TCPAddr).Port, count: map[string]int{}}
-	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.count[r.URL.Path]++
-		s.mu.Unlock()
-		if !strings.HasPrefix(r.URL.Path, "/media/"+coldVideo+"/") {
-			http.NotFound(w, r)
-			return
-		}
-		time.Sleep(delay)
-		body := coldBody(r.URL.Path, size)
-		w.Header().Set("Content-Type", "video/iso.segment")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		w.Header().Set("ETag", `"`+strconv.Itoa(len(r.URL.Path))+`"`)
-		w.Write(body)
-	})}
-	go s.srv.Serve(l)
-	return s, nil
-}
-
-func (s *slowOrigin) requests(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.count[path]
-}
-
-func (s *slowOrigin) close() { s.srv.Close() }
 
 // coldBody is the slow origin's deterministic object for path.
 func coldBody(path string, size int) []byte {
