@@ -114,6 +114,7 @@ http://:{PORT} {
 	}
 	strata_edge /media/* {
 		origin 127.0.0.1:{ORIGIN}
+		default_ttl 1h
 	}
 }
 `
